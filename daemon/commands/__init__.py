@@ -1,0 +1,1 @@
+"""CLI commands: each module defines ``register(subparsers)``; the CLI discovers them."""

@@ -1,0 +1,1 @@
+"""Job runners: one per job kind, shared by the CLI, the daemon's worker and the hot folder."""

@@ -1,0 +1,1 @@
+"""Training-data synthesis from material that Debian and PyPI packages ship."""
