@@ -16,12 +16,12 @@ choices) in ``daemon/jobs/<job>_preset.py`` as ``PresetSettings``.
 from __future__ import annotations
 
 import importlib
-import tomllib
 import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import tomllib
 from pydantic import BaseModel, ValidationError
 
 from models.errors import PresetError

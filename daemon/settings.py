@@ -14,8 +14,7 @@ from typing import Any, Literal
 
 import platformdirs
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
-from pydantic_settings import TomlConfigSettingsSource
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from models.errors import UserInputError
 
@@ -38,6 +37,8 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # The control API is loopback-only by design; only the port is configurable.
     api_port: int = Field(default=47017, ge=0, le=65535)
+    # Folders (besides home, REAMEND_HOME and the temp folder) whose files API requests may name.
+    allowed_roots: tuple[Path, ...] = ()
     reaper_web_port: int = Field(default=2307, ge=1, le=65535)
     reaper_server_port: int = Field(default=2306, ge=1, le=65535)
     reaper_timeout_s: float = Field(default=10.0, gt=0)

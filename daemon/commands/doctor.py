@@ -68,7 +68,8 @@ def _weight_checks() -> list[dict[str, str]]:
         elif not status.ok:
             rows.append(_check(f"model {status.name}", "fail", f"checksum mismatch: {status.path}"))
         else:
-            rows.append(_check(f"model {status.name}", "ok", f"{status.path.name}, {status.size_bytes / 1e6:.2f} MB, sha256 ok"))
+            detail = f"{status.path.name}, {status.size_bytes / 1e6:.2f} MB, sha256 ok"
+            rows.append(_check(f"model {status.name}", "ok", detail))
     return rows
 
 

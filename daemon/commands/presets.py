@@ -38,10 +38,11 @@ def _show(args: argparse.Namespace, ctx: CliContext) -> int:
     from daemon.presets import find_preset
 
     preset = find_preset(args.name, ctx.settings.user_presets_dir)
+    settings = preset.settings.model_dump(mode="json")
     data = {"name": preset.name, "job": preset.job, "description": preset.description,
-            "path": str(preset.path), "settings": preset.settings.model_dump(mode="json")}
+            "path": str(preset.path), "settings": settings}
     ctx.emit(data, lambda: ctx.out.print(mapping_table(
-        f"{preset.name} ({preset.job}): {preset.description}", data["settings"])))
+        f"{preset.name} ({preset.job}): {preset.description}", settings)))
     return 0
 
 
