@@ -86,6 +86,7 @@ class ApiBackend:
 
 class ApiServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the default 5 resets connections when many clients submit at once
 
     def __init__(self, backend: ApiBackend, *, port: int) -> None:
         self.backend = backend

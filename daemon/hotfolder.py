@@ -57,6 +57,16 @@ from models.atomic import is_temporary, write_text_atomic
 
 log = logging.getLogger(__name__)
 
+
+class _StopRaceFilter(logging.Filter):
+    """watchdog's inotify emitter logs a harmless ERROR when stopped while blocked in a read."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "called when the thread is inactive" not in record.getMessage()
+
+
+logging.getLogger("watchdog.observers.inotify").addFilter(_StopRaceFilter())
+
 Readiness = Literal["auto", "close", "stable"]
 DONE_DIR = "done"
 FAILED_DIR = "failed"
@@ -187,10 +197,12 @@ class HotFolder:
                  self.hot_dir, "closed-file events" if self._close_events else "stable size")
 
     def stop(self) -> None:
-        self._inbox.put(_Message("stop"))
-        self._thread.join()
-        self._observer.stop()
-        self._observer.join()
+        if self._thread.ident is not None:
+            self._inbox.put(_Message("stop"))
+            self._thread.join()
+        if self._observer.is_alive():
+            self._observer.stop()
+            self._observer.join()
 
     def job_finished(self, record: JobRecord) -> None:
         """Worker listener: file a hot job's input and outputs (on our thread, not the worker's)."""

@@ -98,7 +98,7 @@ class Service:
         self.settings = settings
         self.options = options or ServiceOptions()
         self._stop = threading.Event()
-        self._device = settings.device
+        self._device: str = settings.device
         self._started_monotonic = time.monotonic()
         self._started_wall = time.time()
         self._lock: InstanceLock | None = None
@@ -107,6 +107,7 @@ class Service:
         self.hot: HotFolder | None = None
         self.server: ApiServer | None = None
         self.backend: ApiBackend | None = None
+        self._api_thread: threading.Thread | None = None
 
     # -- start-up ----------------------------------------------------------------------------------
 
@@ -127,8 +128,9 @@ class Service:
                                   token=secrets.token_urlsafe(32), health=self.health,
                                   request_shutdown=self.request_stop)
         self.server = ApiServer(self.backend, port=settings.api_port)
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.5},
-                         name="reamend-api", daemon=True).start()
+        self._api_thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.5},
+                                            name="reamend-api", daemon=True)
+        self._api_thread.start()
         threading.Thread(target=self._warm_up, name="reamend-warm-up", daemon=True).start()
         self.worker.start()
         self.hot.start()
@@ -192,7 +194,8 @@ class Service:
             log.warning("jobs still running after %s s; they will run again at the next start",
                         self.options.drain_timeout_s)
         if self.server is not None:
-            self.server.shutdown()
+            if self._api_thread is not None:
+                self.server.shutdown()
             self.server.server_close()
         self._remove_api_file()
         if self.store is not None:

@@ -1,0 +1,129 @@
+"""Benchmark the clean job on held-out episodes against an energy cutter and silero-vad."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from daemon.console import CliContext, make_table
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cache-dir", type=Path, default=REPO / "data-cache" / "clean",
+                        help="where the held-out validation episodes are cached (rendered if missing)")
+    parser.add_argument("--episodes", type=int, default=60, help="how many held-out episodes to score")
+    parser.add_argument("--no-silero", action="store_true", help="skip the silero-vad baseline")
+    parser.add_argument("--long-minutes", type=float, default=0.0,
+                        help="also time a full 'reamend clean' on a synthesized 48 kHz stereo file this long "
+                             "(speed and peak memory); 180 = the issue's 3-hour case")
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads for the timed runs")
+
+
+def _systems(args: argparse.Namespace) -> list[tuple[str, Any]]:
+    from models.clean import bench
+    from models.clean.pipeline import load_detector
+
+    systems: list[tuple[str, Any]] = [
+        ("reamend clean (podcast-gentle)", bench.our_system(load_detector(device="cpu"), bench.bench_settings())),
+        ("energy threshold (-35 dB)", bench.energy_cutter),
+    ]
+    if not args.no_silero:
+        try:
+            from silero_vad import load_silero_vad
+        except ImportError:
+            return systems
+        vad = load_silero_vad()
+        systems.append(("silero-vad (threshold 0.5)", bench.silero_cutter(vad, threshold=0.5)))
+        systems.append(("silero-vad (threshold 0.3)", bench.silero_cutter(vad, threshold=0.3)))
+    return systems
+
+
+def _long_file_run(minutes: float, audio: Any, threads: int, ctx: CliContext) -> dict[str, Any]:
+    """Build a long 48 kHz stereo file from held-out episodes and time the real CLI on it."""
+    import numpy as np
+    import soundfile as sf
+    import soxr
+
+    with tempfile.TemporaryDirectory(prefix="reamend-bench-") as tmp:
+        path = Path(tmp) / "long.wav"
+        seconds = minutes * 60
+        piece = np.concatenate(list(audio))
+        piece48 = soxr.resample(piece, 16000, 48000).astype(np.float32)
+        stereo = np.stack([piece48, 0.8 * piece48], axis=1)
+        ctx.info(f"writing a {minutes:g}-minute 48 kHz stereo test file")
+        with sf.SoundFile(str(path), "w", samplerate=48000, channels=2, subtype="PCM_16") as handle:
+            written = 0
+            while written < seconds * 48000:
+                take = int(min(stereo.shape[0], seconds * 48000 - written))
+                handle.write(stereo[:take])
+                written += take
+        env_threads = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+        command = ["taskset", "-c", ",".join(str(i) for i in range(threads)), sys.executable, "-m", "daemon.cli",
+                   "--quiet", "--json", "clean", str(path), "--out", str(Path(tmp) / "out")]
+        import os
+
+        started = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env_threads},
+                              cwd=REPO, check=False)
+        elapsed = time.perf_counter() - started
+        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        if done.returncode != 0:
+            raise RuntimeError(f"clean failed on the long file: {done.stderr.strip()[-500:]}")
+        summary = json.loads(done.stdout)["summary"]
+    return {"audio_s": seconds, "wall_s": round(elapsed, 1), "times_real_time": round(seconds / elapsed, 1),
+            "peak_rss_mb": round(max(peak_kib, before) / 1024, 1), "threads": threads,
+            "removed_s": summary.get("removed_s")}
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    import torch
+
+    from models.clean import bench
+    from models.clean.training import TrainConfig, ensure_validation_set, load_validation_set
+
+    torch.set_num_threads(args.threads)
+    config = TrainConfig(cache_dir=args.cache_dir, checkpoint=REPO / "training" / "clean" / "last.pt")
+    audio, labels = load_validation_set(ensure_validation_set(config))
+    audio, labels = audio[: args.episodes], labels[: args.episodes]
+    ctx.info(f"scoring {len(audio)} held-out episodes ({audio.shape[0] * audio.shape[1] / 16000 / 60:.1f} min)")
+    results = [bench.score(name, system, list(audio), list(labels)) for name, system in _systems(args)]
+    rows = []
+    for s in results:
+        rows.append((s.name, _f(s.precision), _f(s.recall), _f(s.recall_by_class["long pause"]),
+                     _f(s.recall_by_class["breath"]), _f(s.recall_by_class["click"]),
+                     _f(s.recall_by_class["bump"]), _f(s.recall_by_class["noise"]),
+                     f"{100 * s.speech_removed:.3f} %", f"{100 * s.short_pauses_removed:.2f} %",
+                     f"{s.times_real_time:.0f}x"))
+    payload: dict[str, Any] = {"episodes": len(audio), "systems": [
+        {"name": s.name, "precision": s.precision, "recall": s.recall, "recall_by_class": s.recall_by_class,
+         "speech_removed": s.speech_removed, "short_pauses_removed": s.short_pauses_removed,
+         "times_real_time": s.times_real_time} for s in results]}
+    if args.long_minutes > 0:
+        payload["long_file"] = _long_file_run(args.long_minutes, audio, args.threads, ctx)
+
+    def render() -> None:
+        ctx.out.print(make_table(
+            f"clean benchmark: {len(audio)} held-out episodes (voices and breath soundfont never trained on)",
+            ("system", "precision", "recall", "long pause", "breath", "click", "bump", "noise",
+             "speech removed", "short pauses removed", "speed"), rows))
+        if "long_file" in payload:
+            ctx.out.print(make_table("full job on a long 48 kHz stereo file", ("field", "value"),
+                                     list(payload["long_file"].items())))
+
+    ctx.emit(payload, render)
+    return 0
+
+
+def _f(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.3f}"

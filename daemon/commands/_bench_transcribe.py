@@ -1,0 +1,147 @@
+"""Benchmark the piano transcriber against basic-pitch on held-out renders (mir_eval)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from daemon.console import CliContext, make_table
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_CACHE = REPO / "data-cache" / "transcribe"
+BASIC_PITCH_PYTHON = REPO / ".venv-basic-pitch" / "bin" / "python"
+BASIC_PITCH_RUNNER = REPO / "training" / "transcribe" / "basic_pitch_runner.py"
+BASIC_PITCH_DEFAULT = "on0.5_fr0.3_len127.7_mel1"
+METRICS = ("onset_f1", "onset_offset_f1", "onset_velocity_f1", "frame_f1", "onset_precision", "onset_recall")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pieces", type=int, default=24, help="held-out benchmark pieces (30 s each)")
+    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads for the speed measurement")
+    parser.add_argument("--no-basic-pitch", action="store_true", help="skip the basic-pitch comparison")
+    parser.add_argument("--basic-pitch-python", type=Path, default=BASIC_PITCH_PYTHON,
+                        help="python of the separate basic-pitch environment")
+    parser.add_argument("--out", type=Path, default=None, help="write the full results as JSON here")
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    import torch
+
+    from models.transcribe import dataset
+    from models.transcribe.train import SELECTION_PIECES, VALIDATION_PIECES
+
+    torch.set_num_threads(args.threads)
+    count = min(args.pieces, VALIDATION_PIECES - SELECTION_PIECES)
+    every = dataset.build_validation(args.cache_dir, count=VALIDATION_PIECES)
+    pieces = every[SELECTION_PIECES:SELECTION_PIECES + count]
+    conditions = ("clean", "tape")
+    results: dict[str, Any] = {"pieces": len(pieces), "audio_s_per_condition": 0.0, "systems": {}}
+    ours, speed = _score_ours(pieces, conditions)
+    results["systems"]["reamend"] = ours
+    results["speed"] = speed
+    results["speed"]["cold_x_realtime"] = _cold_speed(pieces[0].audio["clean"], args.threads)
+    results["audio_s_per_condition"] = speed["audio_s"] / len(conditions)
+    if not args.no_basic_pitch:
+        if not args.basic_pitch_python.exists():
+            ctx.info(f"[yellow]basic-pitch environment {args.basic_pitch_python} not found: skipped[/]")
+        else:
+            results["systems"].update(_score_basic_pitch(pieces, conditions, args, results))
+    if args.out is not None:
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+
+    def render() -> None:
+        rows = []
+        for system, by_condition in results["systems"].items():
+            for condition in conditions:
+                if condition in by_condition:
+                    scores = by_condition[condition]
+                    rows.append((system, condition, *(f"{scores[m]:.3f}" for m in METRICS[:4])))
+        ctx.out.print(make_table(f"transcription, {len(pieces)} held-out pieces (TimGM6mb soundfont)",
+                                 ("system", "condition", "onset F1", "onset+offset F1", "onset+vel F1", "frame F1"),
+                                 rows))
+        ctx.out.print(make_table("speed", ("measure", "value"), list(results["speed"].items())))
+
+    ctx.emit(results, render)
+    return 0
+
+
+def _notes_matrix(notes: Any) -> np.ndarray:
+    return np.array([[n.pitch, n.start_s, n.end_s, n.velocity] for n in notes], dtype=float).reshape(-1, 4)
+
+
+def _score_ours(pieces: list[Any], conditions: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
+    from models.registry import load_model
+    from models.transcribe import dataset
+    from models.transcribe.evaluate import mean_scores, score
+    from models.transcribe.features import SAMPLE_RATE
+    from models.transcribe.transcriber import transcribe
+
+    model = load_model("transcribe-piano", device="cpu")
+    by_condition: dict[str, Any] = {}
+    audio_s = compute_s = 0.0
+    for condition in conditions:
+        scores = []
+        for piece in pieces:
+            audio = dataset.validation_audio_16k(piece.audio[condition])
+            started = time.perf_counter()
+            result = transcribe(audio, SAMPLE_RATE, model=model)
+            compute_s += time.perf_counter() - started
+            audio_s += audio.shape[0] / SAMPLE_RATE
+            scores.append(score(dataset.read_truth(piece.notes), _notes_matrix(result.notes)))
+        by_condition[condition] = mean_scores(scores)
+    return by_condition, {"audio_s": round(audio_s, 1), "warm_x_realtime": round(audio_s / compute_s, 1)}
+
+
+def _cold_speed(path: Path, threads: int) -> float:
+    """A fresh process: import, load the model, read, transcribe and write files; real time / wall time."""
+    import os
+    import tempfile
+
+    from models.audio_io import audio_info
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "daemon.cli", "--quiet", "transcribe", str(path), "--out", tmp],
+                       check=True, capture_output=True, env=env, cwd=REPO)
+        elapsed = time.perf_counter() - started
+    return round(audio_info(path).duration_s / elapsed, 1)
+
+
+def _score_basic_pitch(pieces: list[Any], conditions: tuple[str, ...], args: argparse.Namespace,
+                       results: dict[str, Any]) -> dict[str, Any]:
+    from models.transcribe import dataset
+    from models.transcribe.evaluate import mean_scores, score
+
+    out_dir = args.cache_dir / "basic-pitch"
+    files = [piece.audio[c] for piece in pieces for c in conditions]
+    missing = [f for f in files if not (out_dir / f"{f.stem}.json").exists()]
+    if missing:
+        subprocess.run([str(args.basic_pitch_python), str(BASIC_PITCH_RUNNER), "--out-dir", str(out_dir),
+                        *map(str, missing)], check=True, capture_output=True)
+    systems: dict[str, Any] = {"basic-pitch (default)": {}, "basic-pitch (best-tuned)": {}}
+    bp_audio = bp_compute = 0.0
+    for condition in conditions:
+        records = [json.loads((out_dir / f"{piece.audio[condition].stem}.json").read_text()) for piece in pieces]
+        truths = [dataset.read_truth(piece.notes) for piece in pieces]
+        bp_audio += sum(r["duration_s"] for r in records)
+        bp_compute += sum(r["inference_s"] for r in records)
+        by_setting = {}
+        for setting in records[0]["notes"]:
+            by_setting[setting] = mean_scores([
+                score(truth, np.array(record["notes"][setting], dtype=float).reshape(-1, 4))
+                for truth, record in zip(truths, records, strict=True)])
+        best = max(by_setting, key=lambda name: by_setting[name]["onset_f1"])
+        default = BASIC_PITCH_DEFAULT
+        systems["basic-pitch (default)"][condition] = {**by_setting[default], "setting": default}
+        systems["basic-pitch (best-tuned)"][condition] = {**by_setting[best], "setting": best}
+    results["speed"]["basic_pitch_warm_x_realtime"] = round(bp_audio / bp_compute, 1) if bp_compute else None
+    return systems

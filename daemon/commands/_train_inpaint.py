@@ -1,0 +1,36 @@
+"""Train the inpaint gap model on synthesized music and speech (resumable)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from daemon.console import CliContext, mapping_table
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "training" / "inpaint" / "last.pt"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from models.inpaint.train import TrainConfig
+
+    defaults = TrainConfig()
+    parser.add_argument("--steps", type=int, default=defaults.steps, help="total optimizer steps")
+    parser.add_argument("--batch", type=int, default=defaults.batch)
+    parser.add_argument("--music-clips", type=int, default=defaults.music_clips, help="rendered 20 s music clips")
+    parser.add_argument("--speech-clips", type=int, default=defaults.speech_clips)
+    parser.add_argument("--max-minutes", type=float, default=None, help="stop (and save) after this long")
+    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="resumable training state")
+    parser.add_argument("--weights-out", type=Path, default=None,
+                        help="final weights (default: models/weights/inpaint-gapnet.pt + manifest entry)")
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from models.inpaint.train import TrainConfig, train
+
+    config = TrainConfig(steps=args.steps, batch=args.batch, music_clips=args.music_clips,
+                         speech_clips=args.speech_clips)
+    with ctx.progress("train inpaint") as progress:
+        result = train(config, checkpoint=args.checkpoint, weights_out=args.weights_out, progress=progress,
+                       max_minutes=args.max_minutes)
+    ctx.emit(result, lambda: ctx.out.print(mapping_table("train inpaint", result)))
+    return 0

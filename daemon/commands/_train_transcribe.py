@@ -1,0 +1,58 @@
+"""Train the piano transcriber on synthesized, augmented renders (resumable)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from daemon.console import CliContext, mapping_table
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_CHECKPOINT = REPO / "training" / "transcribe" / "last.pt"
+DEFAULT_CACHE = REPO / "data-cache" / "transcribe"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-steps", type=int, default=30000, help="total optimizer steps")
+    parser.add_argument("--max-minutes", type=float, default=1e9, help="stop (and save) after this long")
+    parser.add_argument("--shards", type=int, default=48, help="training shards of 16 rendered 30 s items")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--eval-every", type=int, default=300, help="steps between validation runs")
+    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="resumable training state")
+    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="rendered data (git-ignored)")
+    parser.add_argument("--weights-out", type=Path, default=None,
+                        help="best weights (default: models/weights/transcribe-piano.pt + manifest entry)")
+    parser.add_argument("--build-only", action="store_true",
+                        help="only render the training shards and validation set, then stop")
+    parser.add_argument("--log-file", type=Path, default=None, help="also log progress here (INFO level)")
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from models.registry import WEIGHTS_DIR
+    from models.transcribe import dataset
+    from models.transcribe.train import VALIDATION_PIECES, TrainConfig, train
+
+    if args.log_file is not None:
+        handler = logging.FileHandler(args.log_file)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        for name in ("models.transcribe", "models.synth"):
+            logger = logging.getLogger(name)
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)
+    if args.build_only:
+        import torch
+
+        torch.set_num_threads(1)
+        dataset.build_validation(args.cache_dir, count=VALIDATION_PIECES)
+        for shard in range(args.shards):
+            dataset.build_shard(shard, cache_dir=args.cache_dir)
+        result: dict[str, object] = {"shards": len(dataset.existing_shards(args.cache_dir))}
+    else:
+        config = TrainConfig(cache_dir=args.cache_dir, checkpoint=args.checkpoint,
+                             weights=args.weights_out or WEIGHTS_DIR / "transcribe-piano.pt",
+                             target_shards=args.shards, batch=args.batch, max_steps=args.max_steps,
+                             max_minutes=args.max_minutes, eval_every=args.eval_every)
+        result = train(config)
+    ctx.emit(result, lambda: ctx.out.print(mapping_table("train transcribe", result)))
+    return 0

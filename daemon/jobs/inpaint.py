@@ -1,0 +1,227 @@
+"""The inpaint job: read a file, find or take the gaps, fill them, write the outputs.
+
+Outputs per input (api.md): ``<stem>.inpainted.<ext>`` (role ``audio``: same rate,
+channels, length and sample format; integer PCM is read as integers and only
+the gap samples are replaced, so the file is bit-identical outside the gaps),
+``<stem>.gaps.json`` (role ``gaps``) and, with ``report``, ``<stem>.inpaint.png``.
+Lossy inputs (MP3, Ogg) cannot be re-encoded bit-identically, so they are
+written as FLAC of the decoded samples instead, with a message saying so.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from daemon.jobs.base import JobContext, JobOutcome, JobSpec, OutputFile
+from daemon.jobs.inpaint_preset import PresetSettings
+from models.errors import ModelError, UserInputError
+from models.progress import scaled
+
+if TYPE_CHECKING:
+    from models.inpaint.fill import FilledGap
+    from models.inpaint.gaps import Gap
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "inpaint-gapnet"
+#: Options that are job inputs rather than preset fields.
+_JOB_OPTIONS = {"gaps", "report", "out_file"}
+
+
+def resolve_settings(spec: JobSpec, ctx: JobContext) -> PresetSettings:
+    from daemon.presets import apply_overrides, find_preset
+
+    settings: PresetSettings = PresetSettings()
+    if spec.preset:
+        preset = find_preset(spec.preset, ctx.user_presets_dir, job="inpaint")
+        settings = PresetSettings.model_validate(preset.settings.model_dump())
+    overrides = {k: v for k, v in spec.options.items() if k not in _JOB_OPTIONS and v is not None}
+    result = apply_overrides(settings, overrides)
+    assert isinstance(result, PresetSettings)
+    return result
+
+
+def run(spec: JobSpec, ctx: JobContext) -> JobOutcome:
+    settings = resolve_settings(spec, ctx)
+    gap_ranges = spec.options.get("gaps")
+    if gap_ranges is None and not settings.detect:
+        raise UserInputError("inpaint needs gaps (options.gaps / --gap / --gaps) or detection (--detect)")
+    if spec.options.get("out_file") and len(spec.inputs) != 1:
+        raise UserInputError("an output file name only works with a single input")
+    outputs: list[OutputFile] = []
+    summaries: dict[str, Any] = {}
+    messages: list[str] = []
+    for index, source in enumerate(spec.inputs):
+        progress = scaled(ctx.progress, index / len(spec.inputs), (index + 1) / len(spec.inputs))
+        files, summary, notes = _run_one(Path(source), spec, settings, ctx, progress)
+        outputs += files
+        summaries[Path(source).name] = summary
+        messages += [f"{Path(source).name}: {n}" for n in notes]
+    summary = next(iter(summaries.values())) if len(summaries) == 1 else summaries
+    return JobOutcome(outputs=tuple(outputs), summary=summary, messages=tuple(messages))
+
+
+def _run_one(source: Path, spec: JobSpec, settings: PresetSettings, ctx: JobContext,
+             progress: Any) -> tuple[list[OutputFile], dict[str, Any], list[str]]:
+    from models.audio_io import audio_info, is_lossy, output_format_for
+    from models.inpaint.gaps import gaps_from_json, merge_gaps, sanitize_gaps
+
+    started = time.perf_counter()
+    info = audio_info(source)
+    notes: list[str] = []
+    out_audio = _output_path(source, spec, lossy=is_lossy(info.format))
+    output_format_for(out_audio)  # unsupported extensions fail here, before any work
+    if is_lossy(info.format):
+        notes.append(f"{info.format} is lossy: wrote FLAC so the samples outside the gaps stay exact")
+    original, as_float, int_bits = _read_exact(source, info.subtype)
+    progress(0.05, "read audio")
+    gaps: list[Gap] = []
+    if spec.options.get("gaps") is not None:
+        sanitized = sanitize_gaps(gaps_from_json(spec.options["gaps"]), sr=info.sample_rate, frames=info.frames)
+        gaps += sanitized.gaps
+        notes += sanitized.messages
+    if settings.detect:
+        gaps += _detect(as_float, info.sample_rate, settings)
+        progress(0.25, f"detected {len(gaps)} gap(s)")
+    gaps = merge_gaps(gaps)
+    fills: tuple[FilledGap, ...] = ()
+    result_samples = original
+    if settings.fill and gaps:
+        model = _maybe_model(gaps, info.sample_rate, settings, notes)
+        from models.inpaint.fill import inpaint
+
+        result = inpaint(as_float, info.sample_rate, gaps, params=_fill_params(settings), model=model,
+                         progress=scaled(progress, 0.3, 0.9), cancel=ctx.cancel)
+        notes += result.messages
+        fills = result.fills
+        result_samples = _replace_gaps(original, result.samples, gaps, int_bits)
+    outputs: list[OutputFile] = []
+    if settings.fill:
+        from models.audio_io import write_audio
+
+        subtype = None if is_lossy(info.format) else info.subtype
+        write_audio(out_audio, result_samples, info.sample_rate, subtype=subtype, inputs=[source])
+        outputs.append(OutputFile("audio", out_audio, source))
+    gaps_path = out_audio.parent / f"{source.stem}.gaps.json"
+    methods = {(f.gap.start, f.gap.end, f.gap.channel): f.method for f in fills}
+    _write_gaps_json(gaps_path, source, info, gaps, methods, notes, filled=settings.fill)
+    outputs.append(OutputFile("gaps", gaps_path, source))
+    if spec.options.get("report"):
+        from models.inpaint.report import draw_report
+
+        after = _to_float(result_samples, int_bits)
+        png = draw_report(as_float, after, info.sample_rate, gaps, out_audio.parent / f"{source.stem}.inpaint.png",
+                          title=source.name)
+        outputs.append(OutputFile("report", png, source))
+    progress(1.0, "done")
+    counts = Counter(f.method for f in fills)
+    summary = {"gaps": len(gaps), "gap_total_s": round(sum(g.length for g in gaps) / info.sample_rate, 3),
+               "detected": bool(settings.detect), "filled_by": dict(counts),
+               "elapsed_s": round(time.perf_counter() - started, 3)}
+    return outputs, summary, notes
+
+
+def _output_path(source: Path, spec: JobSpec, *, lossy: bool) -> Path:
+    out_file = spec.options.get("out_file")
+    if out_file:
+        return Path(out_file)
+    suffix = ".flac" if lossy else source.suffix
+    return spec.out_dir / f"{source.stem}.inpainted{suffix}"
+
+
+def _read_exact(path: Path, subtype: str) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """``(samples as stored, float view in [-1, 1], integer bits or None)``.
+
+    Integer PCM is read as int32 (libsndfile left-justifies every width), so
+    untouched samples are written back exactly.
+    """
+    from models.audio_io import read_audio
+
+    bits = _integer_bits(subtype)
+    if bits is not None:
+        stored = read_audio(path, dtype="int32").samples
+        return stored, stored.astype(np.float64) / 2.0**31, bits
+    stored = read_audio(path, dtype="float64" if subtype == "DOUBLE" else "float32").samples
+    return stored, stored.astype(np.float64), None
+
+
+def _integer_bits(subtype: str) -> int | None:
+    return {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}.get(subtype)
+
+
+def _replace_gaps(original: np.ndarray, filled: np.ndarray, gaps: list[Any], bits: int | None) -> np.ndarray:
+    """A copy of ``original`` where only gap samples take values from ``filled``."""
+    out = original.copy()
+    for gap in gaps:
+        columns = slice(None) if gap.channel is None else slice(gap.channel, gap.channel + 1)
+        values = filled[gap.start : gap.end, columns]
+        if bits is None:
+            out[gap.start : gap.end, columns] = np.clip(values, -1.0, 1.0).astype(out.dtype)
+        else:
+            top = 2 ** (bits - 1)
+            quantized = np.clip(np.round(values * top), -top, top - 1).astype(np.int64) << (32 - bits)
+            out[gap.start : gap.end, columns] = quantized.astype(np.int32)
+    return out
+
+
+def _to_float(samples: np.ndarray, bits: int | None) -> np.ndarray:
+    return samples.astype(np.float64) / 2.0**31 if bits is not None else samples.astype(np.float64)
+
+
+def _detect(samples: np.ndarray, sr: int, settings: PresetSettings) -> list[Any]:
+    from models.inpaint.detect import DetectParams, detect_dropouts
+
+    params = DetectParams(
+        detect_digital=settings.detect_digital, detect_tape=settings.detect_tape,
+        detect_clicks=settings.detect_clicks, min_digital_ms=settings.min_digital_ms,
+        tape_drop_db=settings.tape_drop_db, max_gap_ms=settings.max_gap_ms, margin_ms=settings.margin_ms,
+        click_threshold=settings.click_threshold, min_confidence=settings.min_confidence,
+    )
+    return detect_dropouts(samples, sr, params=params)
+
+
+def _fill_params(settings: PresetSettings) -> Any:
+    from models.inpaint.fill import FillParams
+    from models.inpaint.spectral import SpectralParams
+
+    return FillParams(method=settings.method, janssen_max_ms=settings.janssen_max_ms, fade_ms=settings.fade_ms,
+                      spectral=SpectralParams(context_s=settings.context_s, iterations=settings.phase_iterations))
+
+
+def _maybe_model(gaps: list[Any], sr: int, settings: PresetSettings, notes: list[str]) -> Any:
+    """The gap model when some gap needs it; without weights, fall back (auto) or fail (model)."""
+    if settings.method not in ("auto", "model"):
+        return None
+    if not any(1000 * g.length / sr > settings.janssen_max_ms for g in gaps) and settings.method == "auto":
+        return None
+    from models.registry import load_model
+
+    try:
+        # The model is small and its output feeds numpy phase reconstruction: CPU is as fast as any GPU here.
+        return load_model(MODEL_NAME, device="cpu")
+    except ModelError as exc:
+        if settings.method == "model":
+            raise
+        notes.append(f"gap model unavailable ({exc}); long gaps filled by similarity copy or Janssen AR")
+        return None
+
+
+def _write_gaps_json(path: Path, source: Path, info: Any, gaps: list[Any], methods: dict[Any, str],
+                     notes: list[str], *, filled: bool) -> None:
+    from models.atomic import write_text_atomic
+
+    entries = []
+    for gap in gaps:
+        entry = gap.to_json(info.sample_rate)
+        entry["method"] = methods.get((gap.start, gap.end, gap.channel))
+        entries.append(entry)
+    payload = {"source": str(source), "sample_rate": info.sample_rate, "channels": info.channels,
+               "duration_s": round(info.duration_s, 6), "filled": filled, "gaps": entries, "messages": notes}
+    write_text_atomic(path, json.dumps(payload, indent=2) + "\n")

@@ -1,0 +1,1 @@
+"""REAPER integration: the reapy bridge, write-back, offline .RPP sessions and the installer."""

@@ -1,0 +1,202 @@
+"""Detection: audio to per-frame class probabilities, streamed for files of any length.
+
+The file is decoded in blocks, mixed to mono, resampled to 16 kHz with a
+streaming resampler and measured frame by frame; only the 10 ms frame
+measurements are kept (float16 log-mel), so a 3-hour 48 kHz stereo file needs
+a few hundred MB. The model then runs over batches of overlapping chunks:
+a GRU is sequential in time, and batching chunks is what makes it fast on CPU.
+Signal logic overrides the model where levels are unambiguous (digital silence,
+very quiet frames, loud frames the model calls a pause).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soxr
+
+from models.audio_io import audio_info, iter_blocks, to_mono
+from models.clean.features import N_FFT, N_MELS, RawFrames, normalise, raw_frames, reference_level_db
+from models.clean.labels import ANALYSIS_SR, BREATH, HOP, NOISE, NUM_CLASSES, PAUSE, SPEECH
+from models.progress import CancelToken, ProgressFn, check_cancel, no_progress
+
+log = logging.getLogger(__name__)
+
+#: Decoding block at the source rate: 20 s keeps memory flat and numpy efficient.
+BLOCK_S = 20.0
+CHUNK_FRAMES = 2000
+CONTEXT_FRAMES = 150
+BATCH_CHUNKS = 16
+#: Frames quieter than the speech level minus this are silence whatever the model says.
+SILENCE_BELOW_REF_DB = 45.0
+#: Absolute floor: digital silence or a disconnected mic.
+SILENCE_FLOOR_DBFS = -80.0
+#: A "pause" louder than speech level minus this is not a pause: protect it as speech.
+LOUD_PAUSE_BELOW_REF_DB = 12.0
+#: A file whose speech level is below this holds no usable speech.
+NO_SIGNAL_DBFS = -70.0
+
+
+@dataclass(frozen=True)
+class TrackAnalysis:
+    """Per-frame results for one track (10 ms frames at source time ``i * 0.01`` s).
+
+    ``probs`` is ``(frames, NUM_CLASSES)``; ``labels`` applies signal logic to the
+    model's argmax; ``energy_db`` is the frame level in dBFS.
+    """
+
+    probs: np.ndarray
+    labels: np.ndarray
+    energy_db: np.ndarray
+    reference_db: float
+    duration_s: float
+    sample_rate: int
+
+    @property
+    def frames(self) -> int:
+        return int(self.labels.shape[0])
+
+
+class _StreamingFrames:
+    """Feeds 16 kHz mono blocks through :func:`raw_frames` with exact frame alignment."""
+
+    def __init__(self) -> None:
+        self._pad = N_FFT // 2 - HOP // 2
+        self._buffer = np.zeros(self._pad, dtype=np.float32)  # the left zero padding of frame 0
+        self._log_mel: list[np.ndarray] = []
+        self._energy: list[np.ndarray] = []
+        self._crest: list[np.ndarray] = []
+        self.samples = 0
+
+    def push(self, block: np.ndarray, *, final: bool = False) -> None:
+        self._buffer = np.concatenate([self._buffer, block.astype(np.float32)])
+        self.samples += int(block.shape[0])
+        if final:
+            self._buffer = np.concatenate([self._buffer, np.zeros(N_FFT, dtype=np.float32)])
+        # Frame k of the buffer covers buffer[k*HOP : k*HOP + N_FFT]; its hop is buffer[pad + k*HOP : ...].
+        usable = (self._buffer.shape[0] - N_FFT) // HOP + 1 if self._buffer.shape[0] >= N_FFT else 0
+        if final:
+            done = (self.samples + HOP - 1) // HOP - sum(e.shape[0] for e in self._energy)
+            usable = min(usable, done)
+        if usable <= 0:
+            return
+        segment = self._buffer[: (usable - 1) * HOP + N_FFT]
+        measured = raw_frames(segment[self._pad:self._pad + usable * HOP], left=segment[: self._pad],
+                              right=segment[self._pad + usable * HOP:])
+        self._log_mel.append(measured.log_mel.astype(np.float16))
+        self._energy.append(measured.energy_db)
+        self._crest.append(measured.crest_db)
+        self._buffer = self._buffer[usable * HOP:]
+
+    def result(self) -> RawFrames:
+        if not self._energy:
+            empty = np.zeros(0, dtype=np.float32)
+            return RawFrames(log_mel=np.zeros((0, N_MELS), dtype=np.float16), energy_db=empty, crest_db=empty)
+        return RawFrames(log_mel=np.concatenate(self._log_mel), energy_db=np.concatenate(self._energy),
+                         crest_db=np.concatenate(self._crest))
+
+
+def _mono_16k_blocks(path: Path, sample_rate: int, cancel: CancelToken | None) -> Iterator[np.ndarray]:
+    resampler = soxr.ResampleStream(sample_rate, ANALYSIS_SR, 1, dtype="float32", quality="HQ")
+    block_frames = int(BLOCK_S * sample_rate)
+    for _, block in iter_blocks(path, block_frames):
+        check_cancel(cancel)
+        yield resampler.resample_chunk(to_mono(block).astype(np.float32))
+    yield resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+
+
+def measure_file(path: Path, *, progress: ProgressFn | None = None,
+                 cancel: CancelToken | None = None) -> tuple[RawFrames, float, int]:
+    """Stream a file into frame measurements; returns ``(frames, duration_s, sample_rate)``."""
+    info = audio_info(path)
+    sink = progress or no_progress
+    stream = _StreamingFrames()
+    expected = max(1, round(info.frames * ANALYSIS_SR / info.sample_rate))
+    for block in _mono_16k_blocks(path, info.sample_rate, cancel):
+        stream.push(block)
+        sink(min(1.0, stream.samples / expected), "measuring")
+    stream.push(np.zeros(0, dtype=np.float32), final=True)
+    return stream.result(), info.duration_s, info.sample_rate
+
+
+def measure_signal(signal: np.ndarray) -> RawFrames:
+    """Frame measurements of an in-memory mono 16 kHz signal."""
+    return raw_frames(np.asarray(signal, dtype=np.float32))
+
+
+def run_model(model: Any, features: np.ndarray, *, progress: ProgressFn | None = None,
+              cancel: CancelToken | None = None) -> np.ndarray:
+    """Class probabilities ``(frames, NUM_CLASSES)`` from features ``(frames, FEATURE_DIM)``.
+
+    Chunks of ``CHUNK_FRAMES`` carry ``CONTEXT_FRAMES`` of context each side that
+    are computed and dropped, so chunk borders do not change the result.
+    """
+    import torch
+
+    total = features.shape[0]
+    out = np.zeros((total, NUM_CLASSES), dtype=np.float32)
+    if total == 0:
+        return out
+    sink = progress or no_progress
+    starts = list(range(0, total, CHUNK_FRAMES))
+    device = next(model.parameters()).device
+    for first in range(0, len(starts), BATCH_CHUNKS):
+        check_cancel(cancel)
+        group = starts[first:first + BATCH_CHUNKS]
+        width = min(total, CHUNK_FRAMES + 2 * CONTEXT_FRAMES)
+        batch = np.zeros((len(group), width, features.shape[1]), dtype=np.float32)
+        spans = []
+        for row, start in enumerate(group):
+            lo = max(0, min(start - CONTEXT_FRAMES, total - width))
+            batch[row] = features[lo:lo + width]
+            spans.append((lo, start, min(total, start + CHUNK_FRAMES)))
+        with torch.inference_mode():
+            probs = torch.softmax(model(torch.from_numpy(batch).to(device)), dim=-1).cpu().numpy()
+        for row, (lo, start, stop) in enumerate(spans):
+            out[start:stop] = probs[row, start - lo:stop - lo]
+        sink(min(1.0, group[-1] / total + CHUNK_FRAMES / total), "detecting")
+    return out
+
+
+def analyse(raw: RawFrames, model: Any, *, duration_s: float, sample_rate: int,
+            progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> TrackAnalysis:
+    """Model probabilities plus signal logic for one track's frame measurements."""
+    reference_db = reference_level_db(raw.energy_db)
+    if raw.frames == 0 or reference_db < NO_SIGNAL_DBFS:
+        probs = np.zeros((raw.frames, NUM_CLASSES), dtype=np.float32)
+        probs[:, PAUSE] = 1.0
+        return TrackAnalysis(probs=probs, labels=np.full(raw.frames, PAUSE, dtype=np.int8),
+                             energy_db=raw.energy_db, reference_db=reference_db, duration_s=duration_s,
+                             sample_rate=sample_rate)
+    probs = np.zeros((raw.frames, NUM_CLASSES), dtype=np.float32)
+    step = 200_000  # normalise in slices: float32 features of a 3-hour file would not fit comfortably
+    for lo in range(0, raw.frames, step - 2 * CONTEXT_FRAMES):
+        hi = min(raw.frames, lo + step)
+        part = RawFrames(log_mel=raw.log_mel[lo:hi].astype(np.float32), energy_db=raw.energy_db[lo:hi],
+                         crest_db=raw.crest_db[lo:hi])
+        result = run_model(model, normalise(part, reference_db), cancel=cancel)
+        keep_from = 0 if lo == 0 else CONTEXT_FRAMES
+        probs[lo + keep_from:hi] = result[keep_from:]
+        if progress is not None:
+            progress(hi / raw.frames, "detecting")
+        if hi == raw.frames:
+            break
+    labels = apply_signal_logic(probs, raw.energy_db, reference_db)
+    return TrackAnalysis(probs=probs, labels=labels, energy_db=raw.energy_db, reference_db=reference_db,
+                         duration_s=duration_s, sample_rate=sample_rate)
+
+
+def apply_signal_logic(probs: np.ndarray, energy_db: np.ndarray, reference_db: float) -> np.ndarray:
+    """Model argmax, corrected where the level settles the question."""
+    labels = probs.argmax(axis=1).astype(np.int8)
+    silent = (energy_db < reference_db - SILENCE_BELOW_REF_DB) | (energy_db < SILENCE_FLOOR_DBFS)
+    labels[silent & np.isin(labels, (SPEECH, BREATH, NOISE))] = PAUSE
+    loud_pause = (labels == PAUSE) & (energy_db > reference_db - LOUD_PAUSE_BELOW_REF_DB)
+    labels[loud_pause] = SPEECH
+    return labels
+

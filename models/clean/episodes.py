@@ -1,0 +1,216 @@
+"""Synthetic podcast episodes with exact frame labels, for training and the benchmark.
+
+An episode alternates utterances and gaps of every length; gaps hold breaths
+(often touching the next word), mouth clicks (often at a word's edge), mic
+bumps and handling noise. Speech and mouth sounds share one room and one
+microphone; bumps reach the mic mechanically and skip the room. Levels span
+-40..-10 dBFS with room tone 25-65 dB below speech.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import signal as sps
+
+from models.clean import sounds
+from models.clean.features import frame_count
+from models.clean.labels import ANALYSIS_SR, BREATH, BUMP, CLICK, HOP, NOISE, PAUSE, SPEECH
+from models.clean.sources import Material, trim_silence
+
+SR = ANALYSIS_SR
+#: Label priority when sounds overlap inside one sample: the rarer, shorter sound wins.
+_PRIORITY = (PAUSE, SPEECH, BREATH, NOISE, BUMP, CLICK)
+_RANK = {cls: rank for rank, cls in enumerate(_PRIORITY)}
+
+
+@dataclass(frozen=True)
+class Episode:
+    """``audio`` mono float32 at 16 kHz, ``labels`` one class id per 10 ms frame."""
+
+    audio: np.ndarray
+    labels: np.ndarray
+
+
+def _internal_pauses(clip: np.ndarray) -> list[tuple[int, int]]:
+    """Sample ranges inside an utterance quiet enough, long enough (>= 120 ms) to be pauses."""
+    hop = SR // 100
+    count = clip.shape[0] // hop
+    if count < 3:
+        return []
+    energy = 10 * np.log10(np.mean(clip[: count * hop].reshape(count, hop) ** 2, axis=1) + 1e-12)
+    quiet = energy < energy.max() - 45.0
+    runs = []
+    start = None
+    for index, flag in enumerate(np.append(quiet, False)):
+        if flag and start is None:
+            start = index
+        elif not flag and start is not None:
+            if index - start >= 12:
+                runs.append((start * hop + hop, index * hop - hop))
+            start = None
+    return runs
+
+
+class _Timeline:
+    """Accumulates the room track, the mechanical track and per-sample label ranks."""
+
+    def __init__(self, n: int) -> None:
+        self.room = np.zeros(n, dtype=np.float32)
+        self.mech = np.zeros(n, dtype=np.float32)
+        self.rank = np.zeros(n, dtype=np.int8)
+
+    @property
+    def n(self) -> int:
+        return int(self.room.shape[0])
+
+    def add(self, clip: np.ndarray, at: int, cls: int, *, mechanical: bool = False) -> None:
+        at = max(0, at)
+        end = min(self.n, at + clip.shape[0])
+        if end <= at:
+            return
+        target = self.mech if mechanical else self.room
+        target[at:end] += clip[: end - at]
+        self.label(at, end, cls)
+
+    def label(self, start: int, end: int, cls: int) -> None:
+        segment = self.rank[max(0, start):min(self.n, end)]
+        np.maximum(segment, _RANK[cls], out=segment)
+
+    def clear_to_pause(self, start: int, end: int) -> None:
+        segment = self.rank[max(0, start):min(self.n, end)]
+        segment[segment == _RANK[SPEECH]] = _RANK[PAUSE]
+
+
+def _breath(material: Material, rng: np.random.Generator) -> np.ndarray:
+    if rng.random() < 0.4 and len(material.breaths):
+        clip = material.breaths.clip(int(rng.integers(len(material.breaths))))
+        if rng.random() < 0.5:  # vary length and pitch by resampling
+            factor = rng.uniform(0.6, 1.6)
+            clip = sps.resample(clip, max(16, int(clip.shape[0] * factor))).astype(np.float32)
+        return clip
+    return trim_silence(sounds.synth_inhale(rng), floor_db=-40.0)
+
+
+def _fill_gap(tl: _Timeline, material: Material, rng: np.random.Generator, *, gap_start: int, gap_end: int,
+              speech_rms: float, speech_peak: float) -> None:
+    """Put breaths, clicks, bumps and noise into one gap (sometimes touching its edges)."""
+    gap = gap_end - gap_start
+    if gap > 0.12 * SR and rng.random() < 0.55:
+        clip = _breath(material, rng)
+        clip = clip[: max(0, gap - int(0.01 * SR))]
+        if clip.shape[0] > 0.06 * SR:
+            clip = clip / (sounds.rms(clip) + 1e-9) * speech_rms * 10 ** (rng.uniform(-30, -8) / 20)
+            where = rng.random()
+            if where < 0.5:  # inhale right before the next word
+                at = gap_end - clip.shape[0] - int(rng.uniform(0, 0.04) * SR)
+            elif where < 0.65:  # exhale right after the last word
+                at = gap_start + int(rng.uniform(0, 0.04) * SR)
+            else:
+                at = gap_start + int(rng.integers(0, max(1, gap - clip.shape[0])))
+            tl.add(clip, max(gap_start, at), BREATH)
+    if rng.random() < 0.35:
+        for _ in range(int(rng.integers(1, 4))):
+            click = sounds.synth_click(rng) * speech_peak * 10 ** (rng.uniform(-30, -6) / 20)
+            if rng.random() < 0.5:  # at a word's edge, up to 10 ms into it
+                edge = gap_start if rng.random() < 0.5 else gap_end
+                at = edge + int(rng.uniform(-0.01, 0.02) * SR) * (1 if edge == gap_start else -1)
+            else:
+                at = gap_start + int(rng.integers(0, max(1, gap)))
+            tl.add(click, at, CLICK)
+    if gap > 0.3 * SR and rng.random() < 0.15:
+        bump = sounds.synth_bump(rng)[: gap]
+        bump = bump * speech_peak * 10 ** (rng.uniform(-20, 0) / 20)
+        tl.add(bump, gap_start + int(rng.integers(0, max(1, gap - bump.shape[0]))), BUMP, mechanical=True)
+    if gap > 0.4 * SR and rng.random() < 0.2:
+        noise = sounds.synth_handling_noise(rng)[: gap]
+        noise = noise * speech_rms * 10 ** (rng.uniform(-30, -10) / 20) / (sounds.rms(noise) + 1e-9)
+        tl.add(noise, gap_start + int(rng.integers(0, max(1, gap - noise.shape[0]))), NOISE, mechanical=True)
+
+
+def _gap_seconds(rng: np.random.Generator) -> float:
+    kind = rng.random()
+    if kind < 0.45:
+        return rng.uniform(0.08, 0.5)
+    if kind < 0.6:
+        return rng.uniform(0.5, 0.8)
+    return rng.uniform(0.8, 3.2)
+
+
+def compose_episode(material: Material, rng: np.random.Generator, *, duration_s: float) -> Episode:
+    """One episode: utterances from one or two voices of ``material``, gaps and mouth noises."""
+    n = int(duration_s * SR)
+    tl = _Timeline(n)
+    names = sorted(material.voices)
+    speakers = [material.voices[names[int(i)]] for i in rng.choice(len(names), size=2, replace=False)]
+    two_voices = rng.random() < 0.3
+    speaker_gain = [1.0, 10 ** (rng.uniform(-6, 6) / 20)]
+    speech_rms, speech_peak = 0.1, 0.5
+    no_speech = rng.random() < 0.03
+    cursor = int(rng.uniform(0.0, 1.5) * SR)
+    if not no_speech:
+        while cursor < n:
+            who = int(two_voices and rng.random() < 0.5)
+            pool = speakers[who]
+            utterance = trim_silence(pool.clip(int(rng.integers(len(pool)))), floor_db=-50.0)
+            utterance = utterance / (sounds.rms(utterance) + 1e-9) * speech_rms * speaker_gain[who]
+            utterance = utterance * 10 ** (rng.uniform(-3, 3) / 20)
+            tl.add(utterance, cursor, SPEECH)
+            for lo, hi in _internal_pauses(utterance):
+                tl.clear_to_pause(cursor + lo, cursor + hi)
+            gap_start = cursor + utterance.shape[0]
+            gap_end = gap_start + int(_gap_seconds(rng) * SR)
+            _fill_gap(tl, material, rng, gap_start=gap_start, gap_end=min(gap_end, n), speech_rms=speech_rms,
+                      speech_peak=speech_peak)
+            cursor = gap_end
+    else:
+        for start in range(0, n, SR):
+            _fill_gap(tl, material, rng, gap_start=start, gap_end=min(n, start + SR), speech_rms=speech_rms,
+                      speech_peak=speech_peak)
+    return _record(tl, rng, speech_rms=speech_rms)
+
+
+def _record(tl: _Timeline, rng: np.random.Generator, *, speech_rms: float) -> Episode:
+    """Room, microphone, room tone and gain: the dry timeline as a recorder would hear it."""
+    wet = sps.fftconvolve(tl.room, sounds.room_impulse(rng))[: tl.n].astype(np.float32)
+    mixed = sounds.mic_colouring(rng, wet + tl.mech)
+    mixed += sounds.room_tone(rng, tl.n) * speech_rms * 10 ** (-rng.uniform(25, 65) / 20)
+    level_dbfs = rng.uniform(-40, -10)
+    mixed *= 10 ** (level_dbfs / 20) / speech_rms
+    if rng.random() < 0.04:  # an overdriven recording
+        mixed = np.clip(mixed * 10 ** (rng.uniform(6, 20) / 20), -1.0, 1.0)
+    labels = frame_labels(tl.rank)
+    return Episode(audio=np.clip(mixed, -1.0, 1.0).astype(np.float32), labels=labels)
+
+
+def frame_labels(rank: np.ndarray) -> np.ndarray:
+    """Per-sample ranks to one class per hop: a click anywhere in a hop wins, else the
+    highest-priority class covering at least 40 % of it."""
+    count = frame_count(rank.shape[0])
+    padded = np.zeros(count * HOP, dtype=np.int8)
+    padded[: rank.shape[0]] = rank
+    hops = padded.reshape(count, HOP)
+    labels = np.full(count, PAUSE, dtype=np.int8)
+    for cls in _PRIORITY[1:]:
+        share = np.mean(hops == _RANK[cls], axis=1)
+        enough = share > 0 if cls == CLICK else share >= 0.4
+        labels[enough] = cls
+    return labels
+
+
+def showcase_episode(material: Material, *, duration_s: float, first_seed: int = 0) -> tuple[Episode, int]:
+    """The first seed's episode that holds speech, a long pause, a breath, a click and a bump
+    (for the demo clip: every kind of edit should be visible)."""
+    for seed in range(first_seed, first_seed + 500):
+        episode = compose_episode(material, np.random.default_rng(seed), duration_s=duration_s)
+        present = set(np.unique(episode.labels).tolist())
+        long_gap = any(stop - start >= 150 for start, stop in _label_runs(episode.labels != SPEECH))
+        if {SPEECH, BREATH, CLICK, BUMP} <= present and long_gap:
+            return episode, seed
+    raise RuntimeError("no showcase episode found in 500 seeds")
+
+
+def _label_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))

@@ -1,0 +1,241 @@
+"""Speech and breath material for training and validation, rendered once and cached.
+
+Speech comes from the English asterisk prompts (Allison, a real recording),
+espeak-ng voice variants and festival voices. Validation holds out whole
+voices, so the benchmark measures a speaker the model never heard. Breath
+samples come from General MIDI "Breath Noise" (program 121) rendered with
+fluidsynth: FluidR3 for training, TimGM6mb (the validation soundfont) for
+validation. Every path goes through :func:`assert_trainable`.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import logging
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from models.audio_io import read_audio, resample, to_mono
+from models.clean.labels import ANALYSIS_SR
+from models.synth.sources import assert_trainable, english_prompt_files, find_soundfont
+
+log = logging.getLogger(__name__)
+
+Split = Literal["train", "val"]
+PROMPT_TEXTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
+
+
+@dataclass(frozen=True)
+class Voice:
+    """One synthetic or recorded speaker. ``engine`` is allison, espeak or festival."""
+
+    name: str
+    engine: str
+    spec: str
+
+
+TRAIN_VOICES: tuple[Voice, ...] = (
+    Voice("allison", "allison", ""),
+    Voice("espeak-us-m1", "espeak", "en-us+m1"),
+    Voice("espeak-us-f2", "espeak", "en-us+f2"),
+    Voice("espeak-us-m3", "espeak", "en-us+m3"),
+    Voice("espeak-gb-f1", "espeak", "en-gb+f1"),
+    Voice("espeak-gb-m4", "espeak", "en-gb+m4"),
+    Voice("espeak-029-m2", "espeak", "en-029+m2"),
+    Voice("espeak-scot-f3", "espeak", "en-gb-scotland+f3"),
+    Voice("espeak-nyc-m5", "espeak", "en-us-nyc+m5"),
+    Voice("festival-kal", "festival", "voice_kal_diphone"),
+)
+VAL_VOICES: tuple[Voice, ...] = (
+    Voice("festival-slt", "festival", "voice_cmu_us_slt_arctic_hts"),
+    Voice("festival-ked", "festival", "voice_ked_diphone"),
+    Voice("espeak-rp-f5", "espeak", "en-gb-x-rp+f5"),
+    Voice("espeak-us-andy", "espeak", "en-us+Andy"),
+    Voice("espeak-lanc-m7", "espeak", "en-gb-x-gbclan+m7"),
+)
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Mono 16 kHz clips stored end to end; clip ``i`` is ``audio[offsets[i]:offsets[i+1]]``."""
+
+    audio: np.ndarray
+    offsets: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.offsets.shape[0] - 1)
+
+    def clip(self, index: int) -> np.ndarray:
+        return self.audio[self.offsets[index]:self.offsets[index + 1]]
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, audio=self.audio, offsets=self.offsets)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> Pool:
+        with np.load(path) as data:
+            return cls(audio=data["audio"], offsets=data["offsets"])
+
+    @classmethod
+    def from_clips(cls, clips: list[np.ndarray]) -> Pool:
+        offsets = np.cumsum([0] + [c.shape[0] for c in clips]).astype(np.int64)
+        audio = np.concatenate(clips).astype(np.float32) if clips else np.zeros(0, np.float32)
+        return cls(audio=audio, offsets=offsets)
+
+
+def prompt_texts() -> list[str]:
+    """The asterisk prompt transcripts (``name: text`` lines), cleaned for TTS."""
+    texts = []
+    with gzip.open(assert_trainable(PROMPT_TEXTS), "rt", encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if ":" not in line or line.startswith(";"):
+                continue
+            text = line.split(":", 1)[1].strip().strip(".").replace('"', "").replace("\\", "")
+            if len(text.split()) >= 3:
+                texts.append(text)
+    return texts
+
+
+def texts_for(split: Split) -> list[str]:
+    """Disjoint text halves so validation hears new sentences as well as new voices."""
+    texts = prompt_texts()
+    return texts[0::2] if split == "train" else texts[1::2]
+
+
+def _load_16k(path: Path) -> np.ndarray:
+    audio = read_audio(path)
+    return resample(to_mono(audio.samples), audio.sample_rate, ANALYSIS_SR)
+
+
+def _render_espeak(voice: Voice, texts: list[str], workdir: Path, rng: np.random.Generator) -> list[np.ndarray]:
+    clips = []
+    for index, text in enumerate(texts):
+        out = workdir / f"{index}.wav"
+        speed = int(rng.integers(135, 185))
+        pitch = int(rng.integers(30, 70))
+        subprocess.run(["espeak-ng", "-v", voice.spec, "-s", str(speed), "-p", str(pitch), "-w", str(out), text],
+                       check=True, capture_output=True, timeout=60)
+        clips.append(_load_16k(out))
+    return clips
+
+
+def _render_festival(voice: Voice, texts: list[str], workdir: Path) -> list[np.ndarray]:
+    lines = [f"({voice.spec})"]
+    for index, text in enumerate(texts):
+        lines.append(f'(utt.save.wave (SynthText "{text}") "{workdir / f"{index}.wav"}" \'riff)')
+    script = workdir / "render.scm"
+    script.write_text("\n".join(lines) + "\n")
+    subprocess.run(["festival", "-b", str(script)], check=True, capture_output=True, timeout=3600)
+    return [_load_16k(workdir / f"{index}.wav") for index in range(len(texts))]
+
+
+def render_voice(voice: Voice, split: Split, *, max_clips: int, seed: int) -> Pool:
+    """All clips of one voice, mono 16 kHz, leading and trailing silence left in."""
+    rng = np.random.default_rng(seed)
+    if voice.engine == "allison":
+        files = english_prompt_files()
+        picks = rng.permutation(len(files))[:max_clips]
+        return Pool.from_clips([_load_16k(files[i]) for i in picks])
+    texts = texts_for(split)
+    chosen = [texts[i] for i in rng.permutation(len(texts))[:max_clips]]
+    with tempfile.TemporaryDirectory(prefix="reamend-tts-") as tmp:
+        workdir = Path(tmp)
+        if voice.engine == "espeak":
+            clips = _render_espeak(voice, chosen, workdir, rng)
+        elif voice.engine == "festival":
+            clips = _render_festival(voice, chosen, workdir)
+        else:
+            raise ValueError(f"unknown TTS engine {voice.engine!r}")
+    return Pool.from_clips(clips)
+
+
+def render_gm_breaths(soundfont_name: str, *, seed: int) -> Pool:
+    """General MIDI Breath Noise (program 121) at many pitches, lengths and velocities."""
+    import mido
+
+    if shutil.which("fluidsynth") is None:
+        raise FileNotFoundError("fluidsynth is not installed (Debian package fluidsynth)")
+    soundfont = assert_trainable(find_soundfont(soundfont_name))
+    rng = np.random.default_rng(seed)
+    midi = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    midi.tracks.append(track)
+    track.append(mido.Message("program_change", program=121, channel=0, time=0))
+    spacing_ticks = 480 * 4  # 2 s at 120 bpm: every note decays before the next
+    notes = []
+    for _ in range(80):
+        note = int(rng.integers(45, 85))
+        length_ticks = int(rng.integers(120, 720))
+        velocity = int(rng.integers(50, 127))
+        track.append(mido.Message("note_on", note=note, velocity=velocity, channel=0, time=0))
+        track.append(mido.Message("note_off", note=note, velocity=0, channel=0, time=length_ticks))
+        track.append(mido.Message("note_off", note=note, velocity=0, channel=0, time=spacing_ticks - length_ticks))
+        notes.append(length_ticks)
+    with tempfile.TemporaryDirectory(prefix="reamend-breath-") as tmp:
+        mid_path = Path(tmp) / "breaths.mid"
+        wav_path = Path(tmp) / "breaths.wav"
+        midi.save(str(mid_path))
+        subprocess.run(["fluidsynth", "-ni", "-g", "0.8", "-r", str(ANALYSIS_SR), "-F", str(wav_path),
+                        str(soundfont), str(mid_path)], check=True, capture_output=True, timeout=600)
+        rendered = _load_16k(wav_path)
+    clips = []
+    step = 2 * ANALYSIS_SR
+    for index in range(len(notes)):
+        piece = rendered[index * step:(index + 1) * step]
+        trimmed = trim_silence(piece, floor_db=-45.0)
+        if trimmed.shape[0] > ANALYSIS_SR // 20:
+            clips.append(trimmed)
+    return Pool.from_clips(clips)
+
+
+def trim_silence(clip: np.ndarray, *, floor_db: float) -> np.ndarray:
+    """Cut leading/trailing samples quieter than ``floor_db`` below the clip's peak 10 ms frame."""
+    hop = ANALYSIS_SR // 100
+    count = clip.shape[0] // hop
+    if count == 0:
+        return clip
+    energy = 10 * np.log10(np.mean(clip[: count * hop].reshape(count, hop) ** 2, axis=1) + 1e-12)
+    loud = np.flatnonzero(energy > energy.max() + floor_db)
+    return clip[loud[0] * hop:(loud[-1] + 1) * hop]
+
+
+def cached_pool(cache_dir: Path, name: str, build: Callable[[], Pool]) -> Pool:
+    path = cache_dir / f"{name}.npz"
+    if path.exists():
+        return Pool.load(path)
+    log.info("rendering %s", name)
+    pool = build()
+    pool.save(path)
+    return pool
+
+
+@dataclass(frozen=True)
+class Material:
+    """Everything one split draws from: speech per voice and breath samples."""
+
+    voices: dict[str, Pool]
+    breaths: Pool
+
+
+def load_material(cache_dir: Path, split: Split, *, clips_per_voice: int = 120) -> Material:
+    """Render (first time) or load the split's material from ``cache_dir``."""
+    voices = TRAIN_VOICES if split == "train" else VAL_VOICES
+    pools = {}
+    for index, voice in enumerate(voices):
+        pools[voice.name] = cached_pool(cache_dir, f"voice-{voice.name}",
+                                        functools.partial(render_voice, voice, split, max_clips=clips_per_voice,
+                                                          seed=1000 + index))
+    font = "FluidR3_GM.sf2" if split == "train" else "TimGM6mb.sf2"
+    breaths = cached_pool(cache_dir, f"breaths-{font}", lambda: render_gm_breaths(font, seed=7))
+    return Material(voices=pools, breaths=breaths)

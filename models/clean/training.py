@@ -1,0 +1,222 @@
+"""Training data shards and the resumable training loop for the frame classifier.
+
+Episodes are rendered once into shards under the data cache (features as
+float16 plus labels), then training samples random crops from them. The loop
+checkpoints model, optimizer and step every few minutes to ``last.pt`` and
+resumes from it, because training runs on a shared 2-core CPU and may be cut off.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.clean.episodes import compose_episode
+from models.clean.features import FEATURE_DIM, features_of
+from models.clean.labels import CLASS_NAMES, NUM_CLASSES
+from models.clean.sources import Material, load_material
+
+log = logging.getLogger(__name__)
+
+#: Loss weight per class (speech, pause, breath, click, bump, noise): mistakes on speech
+#: frames cost most (a cut word is the worst outcome); rare classes are up-weighted.
+CLASS_WEIGHTS = (2.5, 1.0, 3.0, 6.0, 3.0, 2.0)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    cache_dir: Path
+    checkpoint: Path
+    shards: int = 16
+    episodes_per_shard: int = 250
+    episode_s: float = 8.0
+    val_episodes: int = 60
+    val_episode_s: float = 30.0
+    steps: int = 4000
+    batch: int = 32
+    crop_frames: int = 600
+    learning_rate: float = 2e-3
+    checkpoint_every_s: float = 180.0
+    seed: int = 1234
+    model_config: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ValidationScores:
+    accuracy: float
+    recall_by_class: dict[str, float]
+    speech_as_removable: float
+
+
+def render_shard(material: Material, path: Path, *, episodes: int, episode_s: float, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    feats = []
+    labels = []
+    for _ in range(episodes):
+        episode = compose_episode(material, rng, duration_s=episode_s)
+        feats.append(features_of(episode.audio).astype(np.float16))
+        labels.append(episode.labels)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, features=np.stack(feats), labels=np.stack(labels))
+    tmp.replace(path)
+
+
+def ensure_training_shards(config: TrainConfig, *, progress: Callable[[str], None] = log.info) -> list[Path]:
+    """Render missing shards (deterministic per index) and return all shard paths."""
+    shard_dir = config.cache_dir / "shards"
+    shard_dir.mkdir(parents=True, exist_ok=True)
+    paths = [shard_dir / f"train-{i:03d}-{config.episode_s:g}s.npz" for i in range(config.shards)]
+    if all(p.exists() for p in paths):
+        return paths
+    material = load_material(config.cache_dir / "material", "train")
+    for index, path in enumerate(paths):
+        if not path.exists():
+            progress(f"rendering training shard {index + 1}/{config.shards}")
+            render_shard(material, path, episodes=config.episodes_per_shard, episode_s=config.episode_s,
+                         seed=config.seed * 1000 + index)
+    return paths
+
+
+def validation_set_path(cache_dir: Path) -> Path:
+    return cache_dir / "val-episodes.npz"
+
+
+def ensure_validation_set(config: TrainConfig) -> Path:
+    """Held-out episodes (validation voices, validation soundfont) stored as audio + labels."""
+    path = validation_set_path(config.cache_dir)
+    if path.exists():
+        return path
+    material = load_material(config.cache_dir / "material", "val")
+    rng = np.random.default_rng(config.seed + 99)
+    audio, labels = [], []
+    for _ in range(config.val_episodes):
+        episode = compose_episode(material, rng, duration_s=config.val_episode_s)
+        audio.append(episode.audio)
+        labels.append(episode.labels)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, audio=np.stack(audio), labels=np.stack(labels))
+    tmp.replace(path)
+    return path
+
+
+def load_validation_set(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """``(audio (episodes, samples), labels (episodes, frames))``."""
+    with np.load(path) as data:
+        return data["audio"], data["labels"]
+
+
+def _load_shards(paths: list[Path]) -> tuple[np.ndarray, np.ndarray]:
+    feats, labels = [], []
+    for path in paths:
+        with np.load(path) as data:
+            feats.append(data["features"])
+            labels.append(data["labels"])
+    return np.concatenate(feats), np.concatenate(labels)
+
+
+def evaluate_frames(model: Any, features: list[np.ndarray], labels: list[np.ndarray]) -> ValidationScores:
+    import torch
+
+    model.eval()
+    predictions = []
+    with torch.inference_mode():
+        for feat in features:
+            logits = model(torch.from_numpy(feat.astype(np.float32))[None])
+            predictions.append(logits[0].argmax(-1).numpy())
+    model.train()
+    pred = np.concatenate(predictions)
+    true = np.concatenate(labels)
+    recall = {name: float(np.mean(pred[true == cls] == cls)) if np.any(true == cls) else float("nan")
+              for cls, name in enumerate(CLASS_NAMES)}
+    speech = true == 0
+    return ValidationScores(accuracy=float(np.mean(pred == true)), recall_by_class=recall,
+                            speech_as_removable=float(np.mean(pred[speech] != 0)) if speech.any() else 0.0)
+
+
+def train(config: TrainConfig, *, progress: Callable[[str], None] = log.info) -> dict[str, Any]:
+    """Train (or resume) until ``config.steps``; returns the final checkpoint payload."""
+    import torch
+
+    from models.clean.network import ARCH, FrameNet
+    from models.registry import save_checkpoint
+
+    torch.set_num_threads(1)
+    torch.manual_seed(config.seed)
+    shard_paths = ensure_training_shards(config, progress=progress)
+    val_audio, val_labels = load_validation_set(ensure_validation_set(config))
+    val_feats = [features_of(a) for a in val_audio[:20]]
+    val_true = list(val_labels[:20])
+    feats, labels = _load_shards(shard_paths)
+    progress(f"training on {feats.shape[0]} episodes ({feats.shape[0] * config.episode_s / 3600:.1f} h)")
+    model_config = {"feature_dim": FEATURE_DIM, "channels": 96, "hidden": 64, "num_classes": NUM_CLASSES,
+                    **config.model_config}
+    model = FrameNet(**model_config)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=1e-4)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.learning_rate,
+                                                    total_steps=config.steps, pct_start=0.05)
+    step = 0
+    if config.checkpoint.exists():
+        state = torch.load(config.checkpoint, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["state_dict"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        step = int(state["step"])
+        progress(f"resumed from step {step}")
+    weights = torch.tensor(CLASS_WEIGHTS, dtype=torch.float32)
+    rng = np.random.default_rng(config.seed + step)
+    last_save = time.monotonic()
+    running = 0.0
+
+    def save() -> None:
+        save_checkpoint(config.checkpoint, ARCH, model_config, model.state_dict(),
+                        optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(), step=step,
+                        train_config={k: str(v) for k, v in asdict(config).items()})
+
+    model.train()
+    while step < config.steps:
+        index = rng.integers(0, feats.shape[0], size=config.batch)
+        offset = rng.integers(0, feats.shape[1] - config.crop_frames + 1, size=config.batch)
+        batch_x = np.stack([feats[i, o:o + config.crop_frames] for i, o in zip(index, offset, strict=True)])
+        batch_y = np.stack([labels[i, o:o + config.crop_frames] for i, o in zip(index, offset, strict=True)])
+        x = torch.from_numpy(batch_x.astype(np.float32))
+        x = x + 0.03 * torch.randn_like(x)
+        y = torch.from_numpy(batch_y.astype(np.int64))
+        logits = model(x)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, NUM_CLASSES), y.reshape(-1), weight=weights)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        step += 1
+        value = float(loss.detach())
+        running = 0.98 * running + 0.02 * value if step > 1 else value
+        if step % 100 == 0:
+            progress(f"step {step}/{config.steps} loss {running:.4f} lr {scheduler.get_last_lr()[0]:.2e}")
+        if step % 500 == 0 or step == config.steps:
+            scores = evaluate_frames(model, val_feats, val_true)
+            progress(f"step {step} val acc {scores.accuracy:.4f} speech->other {scores.speech_as_removable:.4f} "
+                     + " ".join(f"{k}={v:.3f}" for k, v in scores.recall_by_class.items()))
+        if time.monotonic() - last_save > config.checkpoint_every_s or step == config.steps:
+            save()
+            last_save = time.monotonic()
+    payload: dict[str, Any] = torch.load(config.checkpoint, map_location="cpu", weights_only=True)
+    return payload
+
+
+def export_weights(checkpoint: Path, weights_path: Path, *, name: str) -> Path:
+    """Strip optimizer state from a training checkpoint and register it in the manifest."""
+    import torch
+
+    from models.registry import save_checkpoint, update_manifest
+
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    save_checkpoint(weights_path, state["arch"], state["config"], state["state_dict"], step=state["step"])
+    update_manifest(name, weights_path, extra={"arch": state["arch"], "step": int(state["step"])})
+    return weights_path

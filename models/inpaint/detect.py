@@ -1,0 +1,237 @@
+"""Dropout detection: digital dropouts, tape dropouts and clicks, each with a confidence.
+
+- Digital dropouts are runs of exact zeros or of one held value inside a signal
+  that is clearly not silent around them (real digital silence at the file's
+  head or between tracks is not a dropout).
+- Tape dropouts (oxide loss, VHS head clogs) drop the level suddenly, by 10 to
+  40 dB within a few milliseconds, take the treble with them, and come back
+  just as suddenly to where the music was. The detector tracks a broadband and
+  a treble level every 2.5 ms and looks for exactly that shape; depth, edge
+  and treble loss and how fully the level comes back make up the confidence.
+- Clicks are outliers of an AR model's prediction residual.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy.linalg import solve_toeplitz
+from scipy.ndimage import maximum_filter1d
+from scipy.signal import lfilter
+
+from models.inpaint.gaps import Gap, GapKind, merge_gaps
+
+
+@dataclass(frozen=True)
+class DetectParams:
+    detect_digital: bool = True
+    detect_tape: bool = True
+    detect_clicks: bool = False
+    min_digital_ms: float = 1.0
+    tape_drop_db: float = 16.0
+    tape_recover_db: float = 8.0
+    tape_edge_ms: float = 15.0
+    min_gap_ms: float = 4.0
+    max_gap_ms: float = 1200.0
+    margin_ms: float = 4.0
+    click_threshold: float = 12.0
+    silence_db: float = -60.0
+    min_confidence: float = 0.7
+
+
+def detect_dropouts(samples: np.ndarray, sr: int, *, params: DetectParams | None = None) -> list[Gap]:
+    """All dropouts in ``samples`` shaped ``(frames, channels)`` (or 1-D), above ``min_confidence``.
+
+    Digital dropouts and clicks are found per channel (a dropout on one channel
+    only is filled on that channel); tape dropouts on the mix, for all channels.
+    """
+    p = params or DetectParams()
+    data = samples.reshape(-1, 1) if samples.ndim == 1 else samples
+    found: list[Gap] = []
+    for channel in range(data.shape[1]):
+        x = np.asarray(data[:, channel], dtype=np.float64)
+        chan = channel if data.shape[1] > 1 else None
+        if p.detect_digital:
+            found += detect_digital(x, sr, params=p, channel=chan)
+        if p.detect_clicks:
+            found += detect_clicks(x, sr, params=p, channel=chan)
+    if p.detect_tape:
+        found += detect_tape(data.mean(axis=1, dtype=np.float64), sr, params=p)
+    kept = [g for g in found if g.confidence >= p.min_confidence]
+    return merge_gaps(_shared_across_channels(kept, data.shape[1]), min_separation=int(0.002 * sr))
+
+
+def _shared_across_channels(gaps: list[Gap], channels: int) -> list[Gap]:
+    """A dropout found at the same place on every channel becomes one all-channel gap."""
+    if channels < 2:
+        return gaps
+    by_span: dict[tuple[int, int], list[Gap]] = {}
+    for gap in gaps:
+        by_span.setdefault((gap.start, gap.end), []).append(gap)
+    result = []
+    for group in by_span.values():
+        if len({g.channel for g in group}) == channels and None not in {g.channel for g in group}:
+            best = max(group, key=lambda g: g.confidence)
+            result.append(replace(best, channel=None))
+        else:
+            result += group
+    return result
+
+
+def detect_digital(x: np.ndarray, sr: int, *, params: DetectParams, channel: int | None = None) -> list[Gap]:
+    """Runs of exact zeros or a held value, scored by how loud their surroundings are."""
+    min_len = max(4, int(params.min_digital_ms * 1e-3 * sr))
+    same = np.concatenate([[False], x[1:] == x[:-1]])
+    gaps = []
+    for start, end in _runs(same, min_len - 1):
+        start -= 1  # the run's first sample equals the previous one: it belongs to the run
+        value = x[start]
+        if start == 0 or end == len(x):
+            continue  # digital silence or a held value at a file edge is not a dropout
+        kind: GapKind = "digital_zeros" if value == 0 else "held_value"
+        window = int(0.02 * sr)
+        context = np.concatenate([x[max(0, start - window) : start], x[end : end + window]])
+        level_db = 10 * np.log10(np.mean((context - value) ** 2) + 1e-12)
+        duration_ms = 1000 * (end - start) / sr
+        confidence = _ramp(level_db, params.silence_db, params.silence_db + 20)
+        if duration_ms > params.max_gap_ms:
+            confidence *= 0.5
+        gaps.append(Gap(start=start, end=end, kind=kind, confidence=confidence, channel=channel))
+    return gaps
+
+
+@dataclass(frozen=True)
+class _Levels:
+    hop: int
+    broadband_db: np.ndarray
+    treble_db: np.ndarray
+
+
+def _levels(x: np.ndarray, sr: int) -> _Levels:
+    hop = max(1, int(0.001 * sr))
+    n_fft = 1 << int(np.ceil(np.log2(0.005 * sr)))
+    padded = np.pad(x, (n_fft // 2, n_fft))
+    n_frames = len(x) // hop + 1
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop][:n_frames]
+    power = np.abs(np.fft.rfft(frames * np.hanning(n_fft), axis=1)) ** 2
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    norm = np.sum(np.hanning(n_fft) ** 2) * n_fft / 2
+    broadband = power.sum(axis=1) / norm
+    treble = power[:, (freqs >= 2000) & (freqs <= 8000)].sum(axis=1) / norm
+    return _Levels(hop=hop, broadband_db=10 * np.log10(broadband + 1e-12),
+                   treble_db=10 * np.log10(treble + 1e-12))
+
+
+def detect_tape(x: np.ndarray, sr: int, *, params: DetectParams) -> list[Gap]:
+    """Sudden level-and-treble drops that recover within ``max_gap_ms``."""
+    lv = _levels(x, sr)
+    level = lv.broadband_db
+    n = len(level)
+    edge = max(2, round(params.tape_edge_ms * 1e-3 * sr / lv.hop))
+    before = _max_before(level, edge)
+    max_frames = int(params.max_gap_ms * 1e-3 * sr / lv.hop)
+    gaps: list[Gap] = []
+    t = edge
+    while t < n - 1:
+        reference = before[t]
+        if reference < params.silence_db or reference - level[t] < params.tape_drop_db:
+            t += 1
+            continue
+        start = t
+        while start > 0 and level[start - 1] < reference - 3.0:
+            start -= 1
+        limit = min(n, t + max_frames)
+        stop = t
+        tilt = lv.treble_db - level
+        pre_tilt = float(np.median(tilt[max(0, start - 3 * edge) : max(1, start - 1)]))
+        # Back means level AND treble back: a note struck inside a dropout raises the level,
+        # but the low-passed signal keeps its dull tilt until the tape recovers.
+        while stop < limit and (level[stop] < reference - params.tape_recover_db
+                                or tilt[stop] < pre_tilt - params.tape_recover_db):
+            stop += 1
+        if stop >= limit:
+            t = stop
+            continue
+        gap = _score_tape(lv, start, stop, reference, edge, sr, params)
+        if gap is not None:
+            gaps.append(gap)
+        t = stop + 1
+    return gaps
+
+
+def _max_before(values: np.ndarray, width: int) -> np.ndarray:
+    """``out[t] = max(values[t - width : t])`` (``-inf`` where there is no history)."""
+    peaks = maximum_filter1d(values, width, origin=(width - 1) // 2)
+    return np.concatenate([np.full(width, -np.inf), peaks[:-width]])
+
+
+def _score_tape(lv: _Levels, start: int, stop: int, reference: float, edge: int, sr: int,
+                params: DetectParams) -> Gap | None:
+    level, treble = lv.broadband_db, lv.treble_db
+    inside = slice(start, max(stop, start + 1))
+    depth = reference - float(np.median(level[inside]))
+    pre = slice(max(0, start - 3 * edge), max(1, start - 1))
+    post = slice(stop + 1, min(len(level), stop + 1 + 3 * edge))
+    if post.start >= post.stop:
+        return None
+    after = float(np.median(level[post]))
+    treble_loss = float(np.max(treble[pre]) - np.median(treble[inside])) - depth
+    deepest = reference - float(np.min(level[inside]))
+    if deepest < params.tape_drop_db:
+        return None
+    # Passing the trigger makes it a candidate (0.4); depth, treble loss and a full recovery make it sure.
+    confidence = (
+        0.4
+        + 0.3 * _ramp(deepest, params.tape_drop_db, params.tape_drop_db + 10)
+        + 0.15 * _ramp(treble_loss, -4.0, 2.0)
+        + 0.15 * _ramp(after, reference - 12.0, reference - 4.0)
+    )
+    margin = int(params.margin_ms * 1e-3 * sr)
+    duration_ms = 1000 * (stop - start) * lv.hop / sr
+    if duration_ms < params.min_gap_ms:
+        return None
+    first = max(0, start * lv.hop - margin)
+    last = stop * lv.hop + margin
+    return Gap(start=first, end=last, kind="tape", confidence=float(confidence))
+
+
+def detect_clicks(x: np.ndarray, sr: int, *, params: DetectParams, channel: int | None = None) -> list[Gap]:
+    """Outliers of a block-wise order-32 AR prediction residual (robust scale: median absolute value)."""
+    order, block = 32, 4096
+    outlier = np.zeros(len(x), dtype=bool)
+    for lo in range(0, len(x), block):
+        seg = x[max(0, lo - order) : lo + block]
+        if len(seg) <= 2 * order or not np.any(seg):
+            continue
+        r = np.correlate(seg, seg, mode="full")[len(seg) - 1 : len(seg) + order]
+        if r[0] <= 0:
+            continue
+        column = r[:order].copy()
+        column[0] *= 1.0 + 1e-6
+        a = np.concatenate([[1.0], solve_toeplitz(column, -r[1 : order + 1])])
+        residual = lfilter(a, [1.0], seg)[order:]
+        scale = np.median(np.abs(residual)) / 0.6745 + 1e-12
+        base = max(0, lo - order) + order
+        outlier[base : base + residual.size] |= np.abs(residual) > params.click_threshold * scale
+    spread = max(1, int(0.0005 * sr))
+    widened = maximum_filter1d(outlier.astype(np.uint8), 2 * spread + 1) > 0
+    gaps = []
+    for start, end in _runs(widened, 1):
+        if 1000 * (end - start) / sr > 5.0:
+            continue  # long runs of outliers are onsets or noise bursts, not clicks
+        gaps.append(Gap(start=start, end=end, kind="click", confidence=0.8, channel=channel))
+    return gaps
+
+
+def _runs(mask: np.ndarray, min_len: int) -> list[tuple[int, int]]:
+    """``[start, end)`` of every True run at least ``min_len`` long."""
+    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    changes = np.flatnonzero(np.diff(padded))
+    starts, ends = changes[::2], changes[1::2]
+    return [(int(s), int(e)) for s, e in zip(starts, ends, strict=True) if e - s >= min_len]
+
+
+def _ramp(value: float, lo: float, hi: float) -> float:
+    """0 below ``lo``, 1 above ``hi``, linear between."""
+    return float(np.clip((value - lo) / (hi - lo), 0.0, 1.0))

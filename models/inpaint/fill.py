@@ -1,0 +1,180 @@
+"""The inpainting core: choose a method per gap, fill it, blend it in; samples outside gaps untouched.
+
+Method by gap length and content (``method="auto"``):
+
+- silent surroundings → zeros (nothing to continue, and a fill could only add noise);
+- up to ``janssen_max_ms`` → Janssen AR interpolation (waveform-exact for short gaps);
+- longer → the learned model (magnitudes) with phase reconstruction, started
+  from the best similarity copy; without a model, the similarity copy when its
+  match is good, else Janssen with a capped order.
+
+Every fill except zeros is eased in at both borders from AR continuations of
+the real signal (:mod:`models.inpaint.blend`), inside the gap.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from models.inpaint.ar import JanssenParams, janssen_interpolate
+from models.inpaint.blend import blend_into_gap
+from models.inpaint.gaps import Gap
+from models.inpaint.similarity import SimilarityMatch, band_features, find_similar
+from models.inpaint.spectral import SpectralParams, spectral_fill
+from models.inpaint.stft import StftGrid
+from models.progress import CancelToken, ProgressFn, check_cancel, no_progress
+
+log = logging.getLogger(__name__)
+
+Method = Literal["auto", "janssen", "model", "similarity", "zeros"]
+METHODS: tuple[Method, ...] = ("auto", "janssen", "model", "similarity", "zeros")
+
+
+@dataclass(frozen=True)
+class FillParams:
+    method: Method = "auto"
+    janssen_max_ms: float = 60.0
+    similarity_min_score: float = 0.6
+    fade_ms: float = 4.0
+    silence_db: float = -90.0
+    janssen: JanssenParams = field(default_factory=JanssenParams)
+    spectral: SpectralParams = field(default_factory=SpectralParams)
+
+
+@dataclass(frozen=True)
+class FilledGap:
+    gap: Gap
+    channel: int
+    method: str
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class InpaintResult:
+    """``samples`` ``(frames, channels)`` float64: the input with every gap replaced."""
+
+    samples: np.ndarray
+    fills: tuple[FilledGap, ...]
+    messages: tuple[str, ...]
+
+
+def inpaint(
+    samples: np.ndarray,
+    sr: int,
+    gaps: Sequence[Gap],
+    *,
+    params: FillParams | None = None,
+    model: Any = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> InpaintResult:
+    """Fill ``gaps`` in ``samples`` (``(frames, channels)`` or 1-D float); a gap's ``channel``
+    of ``None`` means every channel."""
+    p = params or FillParams()
+    data = np.asarray(samples, dtype=np.float64)
+    data = data.reshape(-1, 1).copy() if data.ndim == 1 else data.copy()
+    frames, channels = data.shape
+    sink = progress or no_progress
+    messages: list[str] = []
+    if p.method == "model" and model is None:
+        raise ValueError("method 'model' needs a loaded model")
+    mono = data.mean(axis=1)
+    def wants_match(gap: Gap) -> bool:
+        return p.method == "similarity" or (p.method == "auto" and 1000 * gap.length / sr > p.janssen_max_ms)
+
+    needs_similarity = any(wants_match(g) for g in gaps)
+    features = band_features(mono, sr) if needs_similarity else None
+    known = np.ones((frames, channels), dtype=bool)
+    for gap in gaps:
+        for channel in _channels_of(gap, channels):
+            known[gap.start : gap.end, channel] = False
+    fills: list[FilledGap] = []
+    for index, gap in enumerate(gaps):
+        check_cancel(cancel)
+        match = None
+        if features is not None and wants_match(gap):
+            trusted = np.asarray(known.all(axis=1))
+            match = find_similar(mono, sr, gap.start, gap.end, known=trusted, features=features)
+        for channel in _channels_of(gap, channels):
+            started = time.perf_counter()
+            method, values, note = _fill_one(data[:, channel], sr, gap, known[:, channel], match, model, p)
+            data[gap.start : gap.end, channel] = values
+            known[gap.start : gap.end, channel] = True
+            if note and note not in messages:
+                messages.append(note)
+            fills.append(FilledGap(gap=gap, channel=channel, method=method,
+                                   elapsed_s=time.perf_counter() - started))
+        sink((index + 1) / max(len(gaps), 1), f"filled {index + 1}/{len(gaps)} gaps")
+    return InpaintResult(samples=data, fills=tuple(fills), messages=tuple(messages))
+
+
+def _channels_of(gap: Gap, channels: int) -> range:
+    if gap.channel is None:
+        return range(channels)
+    if not 0 <= gap.channel < channels:
+        return range(0)
+    return range(gap.channel, gap.channel + 1)
+
+
+def _fill_one(x: np.ndarray, sr: int, gap: Gap, known: np.ndarray, match: SimilarityMatch | None,
+              model: Any, p: FillParams) -> tuple[str, np.ndarray, str]:
+    """``(method used, gap samples, note for the user or "")`` for one channel."""
+    start, end = gap.start, gap.end
+    left_known, right_known = _known_extent(known, start, end)
+    # Silence is judged next to the gap: loud music a minute away does not make this spot audible.
+    near = max(end - start, int(0.1 * sr))
+    context = np.concatenate([x[start - min(left_known, near) : start], x[end : end + min(right_known, near)]])
+    note = ""
+    if context.size == 0 or 10 * np.log10(np.mean(context**2) + 1e-30) < p.silence_db:
+        return "zeros", np.zeros(end - start), ""
+    method = p.method
+    long_gap = 1000 * gap.length / sr > p.janssen_max_ms
+    if method == "auto":
+        if not long_gap:
+            method = "janssen"
+        elif model is not None:
+            method = "model"
+        elif match is not None and match.score >= p.similarity_min_score:
+            method = "similarity"
+        else:
+            method = "janssen"
+    if method == "similarity" and match is None:
+        note = "no similar passage found for a gap; filled it with Janssen AR instead"
+        method = "janssen"
+    if method == "zeros":
+        return "zeros", np.zeros(end - start), note
+    if method == "janssen":
+        params = p.janssen
+        if long_gap and p.method == "auto":
+            params = JanssenParams(max_order=min(params.max_order, 400), iterations=min(params.iterations, 4))
+        values = janssen_interpolate(x, start, end, params=params, known=known)
+    elif method == "similarity":
+        assert match is not None
+        values = match.samples
+    else:
+        init = match.samples if match is not None else None
+        values = spectral_fill(x, sr, start, end, model=model, known=known, init=init, params=p.spectral)
+    fade = int(p.fade_ms * 1e-3 * sr)
+    if method != "janssen":
+        values = blend_into_gap(x, start, end, values, fade=fade, left_known=left_known, right_known=right_known)
+    return method, values, note
+
+
+def _known_extent(known: np.ndarray, start: int, end: int, limit: int = 1 << 16) -> tuple[int, int]:
+    """How many trusted samples lie directly left and right of the gap (up to ``limit``)."""
+    left = known[max(0, start - limit) : start][::-1]
+    right = known[end : end + limit]
+    left_n = int(np.argmin(left)) if left.size and not left.all() else left.size
+    right_n = int(np.argmin(right)) if right.size and not right.all() else right.size
+    return left_n, right_n
+
+
+def frames_for_gap(sr: int, gap: Gap) -> tuple[int, int]:
+    """STFT frames a gap touches on the model grid (for reports and tests)."""
+    return StftGrid.for_rate(sr).frames_touching(gap.start, gap.end)

@@ -1,0 +1,180 @@
+"""Training the gap model on synthesized material, resumable from ``training/inpaint/last.pt``.
+
+Each example is a random ~3 s excerpt of a training clip at a random level with
+one gap of 40 ms to 1 s; the loss is the L1 + L2 error of log magnitudes on the
+gap's frames only, which is what the log-spectral distance measures.
+The run checkpoints every few minutes and resumes exactly where it stopped, so
+a session ending mid-run loses minutes, not the run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.inpaint.dataset import Clip, music_clips, speech_clips
+from models.inpaint.stft import REFERENCE_N_FFT, REFERENCE_SR
+from models.progress import ProgressFn, no_progress
+from models.registry import WEIGHTS_DIR, save_checkpoint, update_manifest
+
+log = logging.getLogger(__name__)
+
+ARCH = "inpaint.SpectralGapNet"
+MODEL_NAME = "inpaint-gapnet"
+HOP = REFERENCE_N_FFT // 4
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 3_000
+    batch: int = 12
+    frames: int = 256
+    lr: float = 1e-3
+    music_clips: int = 100
+    speech_clips: int = 40
+    speech_share: float = 0.25
+    min_gap_s: float = 0.04
+    max_gap_s: float = 1.0
+    checkpoint_every_s: float = 180.0
+    seed: int = 0
+    hidden: int = 160
+
+
+def log_magnitude(audio: Any) -> Any:
+    """``(B, samples)`` float tensor → ``(B, bins, frames)`` log magnitudes on the reference grid."""
+    import torch
+
+    from models.inpaint.network import LOG_FLOOR
+
+    window = torch.hann_window(REFERENCE_N_FFT, dtype=audio.dtype, device=audio.device)
+    spec = torch.stft(audio, REFERENCE_N_FFT, HOP, window=window, center=True, return_complex=True)
+    return torch.log(spec.abs() + LOG_FLOOR)
+
+
+class ExampleSampler:
+    """Random excerpts with one gap each; deterministic for a given seed and step."""
+
+    def __init__(self, music: list[Clip], speech: list[Clip], config: TrainConfig) -> None:
+        self.music = [c for c in music if len(c.samples) > config.frames * HOP]
+        self.speech = [c for c in speech if len(c.samples) > config.frames * HOP]
+        self.config = config
+
+    def batch(self, step: int, *, seed_offset: int = 0) -> tuple[Any, Any]:
+        import torch
+
+        cfg = self.config
+        rng = np.random.default_rng([cfg.seed + seed_offset, step])
+        length = (cfg.frames - 1) * HOP
+        audio = np.zeros((cfg.batch, length), dtype=np.float32)
+        mask = np.zeros((cfg.batch, cfg.frames), dtype=np.float32)
+        for row in range(cfg.batch):
+            pool = self.speech if (self.speech and rng.random() < cfg.speech_share) else self.music
+            clip = pool[int(rng.integers(len(pool)))].samples
+            for _ in range(8):  # avoid silent excerpts: they teach nothing
+                start = int(rng.integers(0, len(clip) - length))
+                excerpt = clip[start : start + length]
+                if np.sqrt(np.mean(excerpt**2)) > 1e-3:
+                    break
+            audio[row] = excerpt * np.float32(10 ** (rng.uniform(-15, 6) / 20))
+            gap_s = float(np.exp(rng.uniform(np.log(cfg.min_gap_s), np.log(cfg.max_gap_s))))
+            gap_frames = round(gap_s * REFERENCE_SR / HOP) + 4  # + frames the window edges touch
+            gap_frames = min(gap_frames, cfg.frames - 40)
+            first = int(rng.integers(20, cfg.frames - 20 - gap_frames + 1))
+            mask[row, first : first + gap_frames] = 1.0
+        return torch.from_numpy(audio), torch.from_numpy(mask)
+
+
+def gap_loss(prediction: Any, target: Any, mask: Any) -> Any:
+    """L1 + ½·L2 of log magnitudes over masked frames, averaged over those frames and bins."""
+    gate = mask.unsqueeze(1)
+    error = (prediction - target) * gate
+    count = gate.sum() * prediction.shape[1] + 1e-6
+    return (error.abs().sum() + 0.5 * (error**2).sum()) / count
+
+
+def train(
+    config: TrainConfig,
+    *,
+    checkpoint: Path,
+    weights_out: Path | None = None,
+    progress: ProgressFn | None = None,
+    max_minutes: float | None = None,
+) -> dict[str, Any]:
+    """Train (resuming from ``checkpoint`` if present); write final weights and the manifest entry."""
+    import torch
+
+    from models.inpaint.network import SpectralGapNet
+
+    torch.set_num_threads(1)
+    sink = progress or no_progress
+    torch.manual_seed(config.seed)
+    model = SpectralGapNet(hidden=config.hidden)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
+    step = 0
+    history: list[float] = []
+    if checkpoint.exists():
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["state_dict"])
+        optimizer.load_state_dict(state["optimizer"])
+        step = int(state["step"])
+        history = list(state.get("history", []))
+        log.info("resumed from %s at step %d", checkpoint, step)
+    sink(0.0, "rendering training material")
+    sampler = ExampleSampler(music_clips("train", count=config.music_clips),
+                             speech_clips("train", count=config.speech_clips), config)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=config.steps + 1,
+                                                    pct_start=0.05, last_epoch=step - 1 if step else -1)
+    last_save = time.monotonic()
+    started = time.monotonic()
+    running = 0.0
+    model.train()
+    while step < config.steps:
+        audio, mask = sampler.batch(step)
+        target = log_magnitude(audio)
+        prediction = model(target, mask)
+        loss = gap_loss(prediction, target, mask)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        step += 1
+        value = float(loss.detach())
+        running = 0.98 * running + 0.02 * value if running else value
+        if step % 50 == 0:
+            history.append(running)
+            log.info("step %d loss %.4f", step, running)
+            sink(step / config.steps, f"step {step} loss {running:.4f}")
+        out_of_time = max_minutes is not None and time.monotonic() - started > 60 * max_minutes
+        if time.monotonic() - last_save > config.checkpoint_every_s or step == config.steps or out_of_time:
+            _save_training_state(checkpoint, model, optimizer, step, history, config)
+            last_save = time.monotonic()
+        if out_of_time:
+            break
+    target_file = weights_out or WEIGHTS_DIR / f"{MODEL_NAME}.pt"
+    export_weights(model, config, target_file, step=step)
+    return {"step": step, "loss": running, "weights": str(target_file)}
+
+
+def export_weights(model: Any, config: TrainConfig, path: Path, *, step: int) -> None:
+    """Save the model in the registry's checkpoint format and record its digest."""
+    save_checkpoint(path, ARCH, {"hidden": config.hidden}, model.state_dict(), trained_steps=step)
+    update_manifest(MODEL_NAME, path, extra={"arch": ARCH, "trained_steps": step})
+
+
+def _save_training_state(path: Path, model: Any, optimizer: Any, step: int, history: list[float],
+                         config: TrainConfig) -> None:
+    import torch
+
+    from models.atomic import atomic_path
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        torch.save({"state_dict": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                    "history": history, "config": asdict(config)}, tmp)
+    log.info("checkpoint at step %d -> %s", step, path)

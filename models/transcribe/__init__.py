@@ -1,0 +1,1 @@
+"""Piano transcription: audio in, notes with onset, offset and velocity out."""

@@ -1,0 +1,193 @@
+"""Synthesized training and validation material for the transcriber, cached on disk.
+
+Training items: a performance (a music21 corpus piece or a generated texture,
+alternately), rendered with FluidR3 on one of several piano programs at 32 kHz,
+resampled to 16 kHz, degraded by a random augmentation chain, peak-normalized
+and turned into log-mel features. Items are written in shards of
+:data:`SHARD_ITEMS` as ``.npz`` (features float16 plus the sounding notes), so
+rendering happens once and training reads compact arrays.
+
+Validation material is rendered with the held-out TimGM6mb soundfont from
+held-out corpus pieces and held-out generator seeds, as audio files plus note
+lists, clean and tape-degraded: the benchmark runs any transcriber, basic-pitch
+included, on the same files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from models.atomic import atomic_path, write_text_atomic
+from models.audio_io import resample
+from models.synth import compositions
+from models.synth.midi_render import render_midi
+from models.synth.sources import assert_trainable, training_soundfonts, validation_soundfonts
+from models.transcribe import augment
+from models.transcribe.features import SAMPLE_RATE, log_spectrogram, normalize_peak
+from models.transcribe.labels import notes_array
+
+log = logging.getLogger(__name__)
+
+SHARD_ITEMS = 16
+ITEM_DURATION_S = 30.0
+RENDER_SR = 32000
+#: GM programs used for training: grand, bright, electric grand, honky-tonk, and (rarely) Rhodes.
+TRAIN_PROGRAMS = (0, 0, 0, 1, 1, 2, 3, 4)
+VALIDATION_SR = 22050
+
+
+@dataclass(frozen=True)
+class Item:
+    """One training excerpt: features ``(frames, mels)`` float16 and notes ``(n, 4)``."""
+
+    features: np.ndarray
+    notes: np.ndarray
+
+
+def corpus_grid_cached(path: Path, cache_dir: Path) -> list[tuple[int, float, float, int]]:
+    """Parse a corpus score once; later calls read the cached JSON."""
+    assert_trainable(path)
+    key = f"{path.parent.name}-{path.stem}.json"
+    cached = cache_dir / key
+    if cached.exists():
+        return [(int(p), float(b), float(n), int(v)) for p, b, n, v in json.loads(cached.read_text())]
+    try:
+        grid = compositions.corpus_grid(path)
+    except Exception as exc:  # music21 raises many types on odd files; skip those scores
+        log.warning("cannot parse %s: %s", path, exc)
+        grid = []
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(cached, json.dumps(grid))
+    return grid
+
+
+def performance_for(index: int, *, split: str, cache_dir: Path,
+                    duration_s: float = ITEM_DURATION_S) -> compositions.Performance:
+    """The ``index``-th performance of ``split``: corpus pieces and generated music alternate."""
+    rng = np.random.default_rng(index * 7919 + (0 if split == "train" else 10_000_019))
+    seed = int(rng.integers(2**31))
+    if index % 2 == 0:
+        paths = compositions.corpus_paths(split=split)
+        for attempt in range(8):
+            path = paths[int(rng.integers(len(paths)))]
+            grid = corpus_grid_cached(path, cache_dir / "corpus")
+            if len(grid) < 20:
+                continue
+            performance = compositions.corpus_performance(grid, name=f"{path.parent.name}/{path.stem}",
+                                                          seed=seed + attempt)
+            start = float(rng.uniform(0, max(0.0, performance.duration_s - duration_s)))
+            cropped = performance.cropped(start, start + duration_s)
+            if len(cropped.notes) >= 10:
+                return cropped
+    generator_seed = seed if split == "train" else 1_000_000 + seed
+    return compositions.generate_performance(seed=generator_seed, duration_s=duration_s)
+
+
+def render_training_item(index: int, *, cache_dir: Path) -> Item:
+    rng = np.random.default_rng(index + 1234567)
+    performance = performance_for(index, split="train", cache_dir=cache_dir)
+    program = int(rng.choice(TRAIN_PROGRAMS))
+    font = training_soundfonts()[0]
+    audio = render_midi(performance, soundfont=font, sr=SAMPLE_RATE, render_sr=RENDER_SR, program=program,
+                        peak_dbfs=None)
+    audio = augment.random_chain(audio, SAMPLE_RATE, rng)
+    features = log_spectrogram(normalize_peak(audio)).astype(np.float16)
+    notes = notes_array([(n.pitch, n.start_s, n.end_s, n.velocity) for n in performance.sounding_notes()])
+    return Item(features=features, notes=notes)
+
+
+def shard_path(cache_dir: Path, shard: int) -> Path:
+    return cache_dir / "train" / f"shard-{shard:04d}.npz"
+
+
+def build_shard(shard: int, *, cache_dir: Path) -> Path:
+    """Render and store training shard ``shard`` (items ``shard * SHARD_ITEMS`` onward)."""
+    path = shard_path(cache_dir, shard)
+    if path.exists():
+        return path
+    items = [render_training_item(shard * SHARD_ITEMS + k, cache_dir=cache_dir) for k in range(SHARD_ITEMS)]
+    lengths = np.array([item.features.shape[0] for item in items])
+    note_counts = np.array([item.notes.shape[0] for item in items])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, features=np.concatenate([i.features for i in items]), lengths=lengths,
+                 notes=np.concatenate([i.notes for i in items]), note_counts=note_counts)
+    log.info("built %s", path.name)
+    return path
+
+
+def load_shard(path: Path) -> list[Item]:
+    with np.load(path) as data:
+        features, lengths = data["features"], data["lengths"]
+        notes, counts = data["notes"], data["note_counts"]
+    frame_bounds = np.concatenate([[0], np.cumsum(lengths)])
+    note_bounds = np.concatenate([[0], np.cumsum(counts)])
+    return [Item(features=features[frame_bounds[i]:frame_bounds[i + 1]],
+                 notes=notes[note_bounds[i]:note_bounds[i + 1]]) for i in range(len(lengths))]
+
+
+def existing_shards(cache_dir: Path) -> list[Path]:
+    return sorted((cache_dir / "train").glob("shard-*.npz"))
+
+
+# --------------------------------------------------------------------------- validation set
+
+@dataclass(frozen=True)
+class ValidationPiece:
+    """A held-out rendering: ``audio`` files by condition ("clean", "tape") and the ground truth."""
+
+    name: str
+    audio: dict[str, Path]
+    notes: Path
+
+
+def build_validation(cache_dir: Path, *, count: int = 24, duration_s: float = 30.0) -> list[ValidationPiece]:
+    """Render held-out pieces with the validation soundfont, clean and tape-degraded."""
+    import soundfile as sf
+
+    folder = cache_dir / "validation"
+    folder.mkdir(parents=True, exist_ok=True)
+    font = validation_soundfonts()[0]
+    pieces = []
+    for index in range(count):
+        stem = f"val-{index:03d}"
+        notes_path = folder / f"{stem}.notes.json"
+        paths = {"clean": folder / f"{stem}.clean.flac", "tape": folder / f"{stem}.tape.flac"}
+        if not (notes_path.exists() and all(p.exists() for p in paths.values())):
+            performance = performance_for(index, split="validation", cache_dir=cache_dir, duration_s=duration_s)
+            audio = render_midi(performance, soundfont=font, sr=VALIDATION_SR, render_sr=44100, program=0)
+            rng = np.random.default_rng(index + 777)
+            tape = normalize_peak(augment.tape(audio, VALIDATION_SR, rng))
+            for condition, samples in (("clean", audio), ("tape", tape)):
+                with atomic_path(paths[condition]) as tmp:
+                    sf.write(str(tmp), samples, VALIDATION_SR, format="FLAC", subtype="PCM_16")
+            truth = [{"pitch": n.pitch, "start_s": n.start_s, "end_s": n.end_s, "velocity": n.velocity}
+                     for n in performance.sounding_notes()]
+            write_text_atomic(notes_path, json.dumps({"name": performance.name, "notes": truth}))
+        name = json.loads(notes_path.read_text())["name"]
+        pieces.append(ValidationPiece(name=name, audio=paths, notes=notes_path))
+    return pieces
+
+
+def read_truth(path: Path) -> np.ndarray:
+    """Ground-truth notes ``(n, 4)``: pitch, start_s, end_s, velocity."""
+    data = json.loads(path.read_text())
+    return notes_array([(n["pitch"], n["start_s"], n["end_s"], n["velocity"]) for n in data["notes"]])
+
+
+def validation_audio_16k(path: Path) -> np.ndarray:
+    import soundfile as sf
+
+    samples, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    return resample(samples.mean(axis=1), int(sr), SAMPLE_RATE)
+
+
+def iter_items(paths: list[Path]) -> Iterator[Item]:
+    for path in paths:
+        yield from load_shard(path)

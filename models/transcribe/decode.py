@@ -1,0 +1,161 @@
+"""From per-frame probabilities to notes: onsets, held frames, offsets, velocities.
+
+The rules, and why:
+
+* a note starts only at a local peak of the onset probability above
+  ``onset_threshold``; the exact time is interpolated between frames (a
+  parabola through the peak and its neighbours), which is what makes a 20 ms
+  frame grid precise enough for 50 ms onset tolerance;
+* it lasts while the frame probability stays above ``frame_threshold``
+  (short dips of up to ``gap_frames`` are bridged) and ends early at a
+  confident offset peak;
+* **no re-triggers inside held notes**: while a key is held, a new onset of the
+  same key is accepted only if it is confident (``retrigger_threshold``) and at
+  least ``min_ioi_s`` after the previous one; otherwise it is part of the note;
+* **no octave ghosts**: a weak onset that coincides with a much stronger one an
+  octave (or twelfth, or two octaves) below or above is a harmonic, not a key;
+* velocity is the velocity head at the onset, scaled to MIDI 1..127.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.transcribe.features import FRAMES_PER_S
+from models.transcribe.labels import LOWEST_PITCH
+
+#: Intervals (semitones) at which piano partials fall on other keys.
+_GHOST_INTERVALS = (12, 19, 24)
+
+
+@dataclass(frozen=True)
+class DecodeSettings:
+    onset_threshold: float = 0.5
+    frame_threshold: float = 0.5
+    offset_threshold: float = 0.6
+    retrigger_threshold: float = 0.7
+    min_ioi_s: float = 0.06
+    gap_frames: int = 1
+    min_duration_s: float = 0.03
+    ghost_ratio: float = 0.35
+    ghost_max_onset: float = 0.8
+
+
+@dataclass(frozen=True)
+class TranscribedNote:
+    """A detected note: MIDI ``pitch``, times in seconds, MIDI ``velocity`` and the onset confidence."""
+
+    pitch: int
+    start_s: float
+    end_s: float
+    velocity: int
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Posteriors:
+    """Model outputs as probabilities, each ``(frames, 88)`` float32 (velocity in 0..1)."""
+
+    onset: np.ndarray
+    offset: np.ndarray
+    frame: np.ndarray
+    velocity: np.ndarray
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.onset.shape[0])
+
+
+def _onset_peaks(onset: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """``(frame, key)`` of local maxima above ``threshold`` (ties go to the earlier frame)."""
+    padded = np.pad(onset, ((1, 1), (0, 0)), constant_values=-1.0)
+    centre = padded[1:-1]
+    peaks = (centre >= threshold) & (centre > padded[:-2]) & (centre >= padded[2:])
+    frames, keys = np.nonzero(peaks)
+    order = np.lexsort((frames, keys))
+    return [(int(frames[i]), int(keys[i])) for i in order]
+
+
+def _refine(values: np.ndarray, t: int) -> float:
+    """Sub-frame peak position by a parabola through ``t-1, t, t+1``."""
+    if t <= 0 or t >= values.shape[0] - 1:
+        return float(t)
+    left, mid, right = float(values[t - 1]), float(values[t]), float(values[t + 1])
+    denom = left - 2 * mid + right
+    if denom >= 0:
+        return float(t)
+    return t + float(np.clip(0.5 * (left - right) / denom, -0.5, 0.5))
+
+
+def _note_end(post: Posteriors, key: int, start: int, stop_limit: int, settings: DecodeSettings) -> int:
+    """First frame after the note: frame activity ends, a confident offset peaks, or the next onset."""
+    frame = post.frame[:, key]
+    offset = post.offset[:, key]
+    t = start + 1
+    gap = 0
+    while t < stop_limit:
+        if offset[t] >= settings.offset_threshold and offset[t] >= offset[min(t + 1, stop_limit - 1)]:
+            return t
+        if frame[t] < settings.frame_threshold:
+            gap += 1
+            if gap > settings.gap_frames:
+                return t - gap + 1
+        else:
+            gap = 0
+        t += 1
+    return stop_limit - gap
+
+
+def _drop_ghosts(candidates: list[tuple[int, int, float]], settings: DecodeSettings) -> list[tuple[int, int, float]]:
+    """Remove weak onsets that coincide (within 2 frames) with a strong one a partial away."""
+    by_key: dict[int, list[tuple[int, float]]] = {}
+    for frame, key, strength in candidates:
+        by_key.setdefault(key, []).append((frame, strength))
+    kept = []
+    for frame, key, strength in candidates:
+        ghost = False
+        if strength < settings.ghost_max_onset:
+            for interval in _GHOST_INTERVALS:
+                for other_key in (key - interval, key + interval):
+                    for other_frame, other_strength in by_key.get(other_key, ()):
+                        if abs(other_frame - frame) <= 2 and strength < settings.ghost_ratio * other_strength:
+                            ghost = True
+        if not ghost:
+            kept.append((frame, key, strength))
+    return kept
+
+
+def decode(post: Posteriors, settings: DecodeSettings | None = None, *,
+           frames_per_s: float = FRAMES_PER_S) -> list[TranscribedNote]:
+    """Turn posteriors into notes, sorted by start time then pitch."""
+    s = settings or DecodeSettings()
+    candidates = [(t, k, float(post.onset[t, k])) for t, k in _onset_peaks(post.onset, s.onset_threshold)]
+    candidates = _drop_ghosts(candidates, s)
+    min_ioi_frames = max(1, round(s.min_ioi_s * frames_per_s))
+    by_key: dict[int, list[tuple[int, float]]] = {}
+    for t, k, strength in candidates:
+        by_key.setdefault(k, []).append((t, strength))
+    notes: list[TranscribedNote] = []
+    for key, onsets in by_key.items():
+        accepted: list[tuple[int, float]] = []
+        for t, strength in onsets:
+            if accepted:
+                prev_t, _ = accepted[-1]
+                held = bool(np.all(post.frame[prev_t:t + 1, key] >= s.frame_threshold))
+                too_close = t - prev_t < min_ioi_frames
+                if too_close or (held and strength < s.retrigger_threshold):
+                    continue
+            accepted.append((t, strength))
+        for i, (t, strength) in enumerate(accepted):
+            limit = accepted[i + 1][0] if i + 1 < len(accepted) else post.n_frames
+            end = _note_end(post, key, t, limit, s)
+            start_s = _refine(post.onset[:, key], t) / frames_per_s
+            end_s = max(end / frames_per_s, start_s + s.min_duration_s)
+            velocity_value = float(np.max(post.velocity[t:t + 2, key]))
+            notes.append(TranscribedNote(pitch=key + LOWEST_PITCH, start_s=max(0.0, start_s), end_s=end_s,
+                                         velocity=int(np.clip(round(velocity_value * 127), 1, 127)),
+                                         confidence=strength))
+    notes.sort(key=lambda n: (n.start_s, n.pitch))
+    return notes

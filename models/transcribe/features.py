@@ -1,0 +1,86 @@
+"""The model's input: a log-frequency spectrogram, two bins per semitone, 50 frames per second.
+
+Everything the transcriber sees goes through :func:`log_spectrogram`, at
+training and at inference alike, so the two can never disagree. Bins are
+aligned to the equal-tempered keyboard (bin ``2 * (midi - 21)`` is centred on
+that key), which lets the network share one set of weights across all keys: a
+pattern learned on middle C works on every key, so it learns from far fewer
+examples than a model that must learn each key separately. The axis runs from
+A0 to about 8 kHz (MIDI 130), so the upper partials of high notes stay visible.
+
+Audio is peak-normalized first: the network learns loudness from timbre and
+relative level, not from the recording's gain. 16 kHz keeps every piano
+fundamental and the partials that matter while making the STFT cheap; a 20 ms
+hop is fine enough for 50 ms onset tolerance once peaks are interpolated.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+SAMPLE_RATE = 16000
+HOP = 320
+N_FFT = 2048
+BINS_PER_SEMITONE = 2
+LOWEST_MIDI = 21
+SEMITONES = 110
+N_BINS = SEMITONES * BINS_PER_SEMITONE
+FRAMES_PER_S = SAMPLE_RATE / HOP
+#: Floor added before the log so silence maps to a finite value (about -80 dB).
+_FLOOR = 1e-8
+
+
+def bin_midi(index: float) -> float:
+    """The MIDI pitch (fractional) at the centre of feature bin ``index``."""
+    return LOWEST_MIDI + index / BINS_PER_SEMITONE
+
+
+@lru_cache(maxsize=1)
+def _filterbank() -> np.ndarray:
+    """Triangular filters ``(N_BINS, N_FFT // 2 + 1)`` on a semitone grid, each summing to one.
+
+    Low keys are closer together than the FFT's 7.8 Hz bins: there the triangles
+    are widened to span at least one FFT bin on each side (interpolation).
+    """
+    fft_hz = np.arange(N_FFT // 2 + 1) * SAMPLE_RATE / N_FFT
+    spacing = SAMPLE_RATE / N_FFT
+    bank = np.zeros((N_BINS, fft_hz.shape[0]), np.float32)
+    for index in range(N_BINS):
+        centre = 440.0 * 2 ** ((bin_midi(index) - 69) / 12)
+        half_width = max(centre * (2 ** (1 / (12 * BINS_PER_SEMITONE)) - 1), spacing)
+        weights = np.clip(1 - np.abs(fft_hz - centre) / half_width, 0, None)
+        bank[index] = weights / max(weights.sum(), 1e-9)
+    return bank
+
+
+def frame_count(n_samples: int) -> int:
+    """Frames of a centred STFT: one per hop, plus the frame at time zero."""
+    return n_samples // HOP + 1
+
+
+def normalize_peak(audio: np.ndarray, *, peak: float | None = None, target: float = 0.89) -> np.ndarray:
+    """Scale ``audio`` so its peak (or the given file-wide ``peak``) sits at -1 dBFS."""
+    reference = float(np.max(np.abs(audio), initial=0.0)) if peak is None else peak
+    if reference < 1e-6:
+        return audio.astype(np.float32, copy=False)
+    return (audio * np.float32(target / reference)).astype(np.float32, copy=False)
+
+
+def log_spectrogram(audio: np.ndarray) -> np.ndarray:
+    """Features ``(frames, N_BINS)`` float32 of mono 16 kHz ``audio`` (already normalized).
+
+    Frame ``i`` is centred on sample ``i * HOP``.
+    """
+    import torch
+
+    samples = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
+    if samples.numel() < N_FFT // 2 + 1:
+        samples = torch.nn.functional.pad(samples, (0, N_FFT // 2 + 1 - samples.numel()))
+    spec = torch.stft(samples, n_fft=N_FFT, hop_length=HOP, window=torch.hann_window(N_FFT),
+                      center=True, pad_mode="constant", return_complex=True)
+    power = spec.real.square() + spec.imag.square()  # (freq, frames)
+    binned = torch.from_numpy(_filterbank()) @ power
+    out = torch.log(binned + _FLOOR).T.contiguous().numpy()
+    return out[: frame_count(audio.shape[0])]

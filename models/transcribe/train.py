@@ -1,0 +1,211 @@
+"""Training the transcriber: resumable, single-threaded, on cached synthesized shards.
+
+``train`` keeps going until ``max_steps`` or ``max_minutes``; it checkpoints
+(model, optimizer, step, best score) to ``checkpoint`` every few minutes so a
+killed run resumes where it stopped, and whenever the validation score on the
+held-out *selection* pieces improves it exports the model to the weights folder
+and records its sha256 in the manifest. The benchmark uses different held-out
+pieces than selection, so the reported numbers are not tuned on.
+When fewer shards exist than ``target_shards``, it renders one more between
+steps, so a single command reproduces everything from nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.registry import save_checkpoint, update_manifest
+from models.transcribe import dataset
+from models.transcribe.decode import DecodeSettings, decode
+from models.transcribe.evaluate import mean_scores, score
+from models.transcribe.features import normalize_peak
+from models.transcribe.labels import make_targets
+from models.transcribe.network import ARCH, HarmonicOnsetsFrames
+from models.transcribe.transcriber import predict
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "transcribe-piano"
+MODEL_CONFIG: dict[str, Any] = {"bins_per_semitone": 2, "channels": [8, 16, 24], "dilations": [1, 2, 4, 8, 16],
+                                "frame_dilations": [1, 4], "dropout": 0.1}
+SELECTION_PIECES = 8
+VALIDATION_PIECES = 32
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    cache_dir: Path
+    checkpoint: Path
+    weights: Path
+    target_shards: int = 48
+    batch: int = 8
+    crop_frames: int = 256
+    lr: float = 2e-3
+    lr_half_life_steps: float = 4000.0
+    max_steps: int = 30000
+    max_minutes: float = 1e9
+    eval_every: int = 300
+    save_every_s: float = 180.0
+    build_every: int = 25
+    seed: int = 0
+
+
+class _Batcher:
+    """Random crops from the loaded items, with cheap spectral augmentation."""
+
+    def __init__(self, items: list[dataset.Item], crop_frames: int, rng: np.random.Generator) -> None:
+        self.items = items
+        self.crop = crop_frames
+        self.rng = rng
+        lengths = np.array([max(1, i.features.shape[0] - crop_frames) for i in items], dtype=float)
+        self.weights = lengths / lengths.sum()
+
+    def batch(self, size: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        feats, targets = [], []
+        n_bins = self.items[0].features.shape[1]
+        for index in self.rng.choice(len(self.items), size=size, p=self.weights):
+            item = self.items[int(index)]
+            start = int(self.rng.integers(0, max(1, item.features.shape[0] - self.crop)))
+            crop = item.features[start:start + self.crop].astype(np.float32)
+            if crop.shape[0] < self.crop:
+                crop = np.pad(crop, ((0, self.crop - crop.shape[0]), (0, 0)), constant_values=float(crop.min()))
+            feats.append(crop + self._spectral_tilt(n_bins))
+            targets.append(make_targets(item.notes, start_frame=start, n_frames=self.crop))
+        stacked = {name: np.stack([getattr(t, name) for t in targets]) for name in
+                   ("onset", "offset", "frame", "velocity")}
+        return np.stack(feats), stacked
+
+    def _spectral_tilt(self, n_bins: int) -> np.ndarray:
+        """A smooth random curve over frequency (log-power units): another piano's or mic's colour."""
+        bins = np.arange(n_bins)
+        curve = np.full(n_bins, self.rng.uniform(-1.0, 1.0), dtype=np.float32)
+        for _ in range(3):
+            centre, width = self.rng.uniform(0, n_bins), self.rng.uniform(10, 60)
+            curve += self.rng.uniform(-1.2, 1.2) * np.exp(-0.5 * ((bins - centre) / width) ** 2)
+        return curve.astype(np.float32)
+
+
+def _loss(outputs: Any, targets: dict[str, Any]) -> tuple[Any, dict[str, float]]:
+    from torch.nn import functional as F
+
+    onset = F.binary_cross_entropy_with_logits(outputs.onset, targets["onset"])
+    offset = F.binary_cross_entropy_with_logits(outputs.offset, targets["offset"])
+    frame = F.binary_cross_entropy_with_logits(outputs.frame, targets["frame"])
+    mask = targets["onset"]
+    velocity = (mask * (outputs.velocity - targets["velocity"]) ** 2).sum() / mask.sum().clamp(min=1.0)
+    total = onset + offset + frame + velocity
+    parts = {"onset": onset.item(), "offset": offset.item(), "frame": frame.item(), "velocity": velocity.item()}
+    return total, {**parts, "total": total.item()}
+
+
+def evaluate_pieces(model: Any, pieces: list[dataset.ValidationPiece], conditions: tuple[str, ...],
+                    settings: DecodeSettings | None = None) -> dict[str, dict[str, float]]:
+    """Mean mir_eval scores per condition of the model on validation pieces."""
+    results = {}
+    for condition in conditions:
+        scores = []
+        for piece in pieces:
+            audio = dataset.validation_audio_16k(piece.audio[condition])
+            posteriors = predict(model, normalize_peak(audio))
+            notes = decode(posteriors, settings)
+            estimated = np.array([[n.pitch, n.start_s, n.end_s, n.velocity] for n in notes]).reshape(-1, 4)
+            scores.append(score(dataset.read_truth(piece.notes), estimated))
+        results[condition] = mean_scores(scores)
+    return results
+
+
+def _lr(config: TrainConfig, step: int) -> float:
+    warmup = min(1.0, (step + 1) / 200)
+    return max(3e-5, config.lr * warmup * math.pow(0.5, step / config.lr_half_life_steps))
+
+
+def export_weights(model: Any, config: TrainConfig, *, step: int, scores: dict[str, Any]) -> None:
+    """Write the shippable weights (no optimizer) and record their checksum."""
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    save_checkpoint(config.weights, ARCH, MODEL_CONFIG, state, step=step)
+    summary = {c: {k: round(v, 4) for k, v in r.items() if k.endswith("f1")} for c, r in scores.items()}
+    update_manifest(MODEL_NAME, config.weights, extra={"arch": ARCH, "step": step, "selection_f1": summary},
+                    manifest_path=config.weights.parent / "manifest.json")
+
+
+def train(config: TrainConfig) -> dict[str, Any]:
+    """Train (or resume) until a step or time limit; return the final state summary."""
+    import torch
+
+    torch.set_num_threads(1)
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed + int(time.time()) % 100000)
+    model = HarmonicOnsetsFrames(**MODEL_CONFIG)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
+    step, best = 0, -1.0
+    if config.checkpoint.exists():
+        state = torch.load(config.checkpoint, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["state_dict"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, best = int(state["step"]), float(state["best"])
+        log.info("resumed from %s at step %d (best %.4f)", config.checkpoint, step, best)
+    pieces = dataset.build_validation(config.cache_dir, count=VALIDATION_PIECES)[:SELECTION_PIECES]
+    shard_count = -1
+    batcher: _Batcher | None = None
+    started = last_save = time.monotonic()
+    history: list[dict[str, float]] = []
+
+    def save() -> None:
+        save_checkpoint(config.checkpoint, ARCH, MODEL_CONFIG, model.state_dict(),
+                        optimizer=optimizer.state_dict(), step=step, best=best, train_config=_plain(config))
+
+    while step < config.max_steps and (time.monotonic() - started) / 60 < config.max_minutes:
+        shards = dataset.existing_shards(config.cache_dir)
+        if len(shards) < config.target_shards and (not shards or step % config.build_every == 0):
+            dataset.build_shard(len(shards), cache_dir=config.cache_dir)
+            shards = dataset.existing_shards(config.cache_dir)
+        if len(shards) != shard_count:
+            shard_count = len(shards)
+            batcher = _Batcher(list(dataset.iter_items(shards)), config.crop_frames, rng)
+            log.info("training on %d shards (%d items)", shard_count, len(batcher.items))
+        assert batcher is not None
+        model.train()
+        features, targets = batcher.batch(config.batch)
+        for group in optimizer.param_groups:
+            group["lr"] = _lr(config, step)
+        outputs = model(torch.from_numpy(features))
+        loss, parts = _loss(outputs, {k: torch.from_numpy(v) for k, v in targets.items()})
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 3.0)
+        optimizer.step()
+        step += 1
+        history.append(parts)
+        if step % 25 == 0:
+            mean = {k: float(np.mean([h[k] for h in history])) for k in history[0]}
+            history.clear()
+            log.info("step %d lr %.2e loss %s", step, _lr(config, step), {k: round(v, 4) for k, v in mean.items()})
+        if step % config.eval_every == 0:
+            model.eval()
+            results = evaluate_pieces(model, pieces, ("clean", "tape"))
+            selection = float(np.mean([results[c]["onset_f1"] + 0.5 * results[c]["onset_offset_f1"]
+                                       for c in results]))
+            log.info("step %d selection %.4f %s", step, selection,
+                     {c: {k: round(v, 3) for k, v in r.items() if k.endswith("f1")} for c, r in results.items()})
+            if selection > best:
+                best = selection
+                export_weights(model, config, step=step, scores=results)
+                log.info("exported weights at step %d", step)
+            save()
+            last_save = time.monotonic()
+        elif time.monotonic() - last_save > config.save_every_s:
+            save()
+            last_save = time.monotonic()
+    save()
+    return {"step": step, "best_selection": best}
+
+
+def _plain(config: TrainConfig) -> dict[str, Any]:
+    return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}

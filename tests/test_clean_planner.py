@@ -1,0 +1,105 @@
+"""The planner on hand-built frame analyses: pauses, breaths, margins and multitrack rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.clean.detect import TrackAnalysis
+from models.clean.labels import BREATH, BUMP, CLICK, FRAME_S, NUM_CLASSES, PAUSE, SPEECH
+from models.clean.planner import PlanSettings, plan
+
+
+def _analysis(segments: list[tuple[int, float]]) -> TrackAnalysis:
+    """A track from ``(class, seconds)`` segments, with confident probabilities and plausible levels."""
+    labels = np.concatenate([np.full(round(s / FRAME_S), c, dtype=np.int8) for c, s in segments])
+    probs = np.full((labels.shape[0], NUM_CLASSES), 0.01, dtype=np.float32)
+    probs[np.arange(labels.shape[0]), labels] = 0.95
+    energy = np.where(labels == SPEECH, -20.0, np.where(labels == PAUSE, -60.0, -40.0)).astype(np.float32)
+    return TrackAnalysis(probs=probs, labels=labels, energy_db=energy, reference_db=-20.0,
+                         duration_s=labels.shape[0] * FRAME_S, sample_rate=48000)
+
+
+def _cut_frames(edits, frames: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+    mask = np.zeros(frames, dtype=bool)
+    for cut in edits.cuts:
+        mask[round(cut.start_s / FRAME_S):round(cut.end_s / FRAME_S)] = True
+    return mask
+
+
+def test_long_pause_is_shortened_to_target_and_short_pause_kept() -> None:
+    track = _analysis([(SPEECH, 2.0), (PAUSE, 3.0), (SPEECH, 2.0), (PAUSE, 0.3), (SPEECH, 1.0)])
+    edits = plan([track], PlanSettings(max_pause_ms=1000, target_pause_ms=600))
+    pauses = [e for e in edits.events if e.label == "pause"]
+    assert [e.action for e in pauses] == ["shorten", "keep"]
+    assert pauses[0].kept_s == pytest.approx(0.6)
+    assert edits.removed_s == pytest.approx(2.4)
+    cut = edits.cuts[0]
+    assert cut.start_s >= 2.0 + 0.06 - 1e-9 and cut.end_s <= 5.0 - 0.06 + 1e-9  # speech margins respected
+
+
+def test_never_cuts_speech_frames_or_their_margins() -> None:
+    rng = np.random.default_rng(0)
+    segments = []
+    for _ in range(40):
+        segments.append((SPEECH, float(rng.uniform(0.2, 2.0))))
+        segments.append((int(rng.choice([PAUSE, BREATH, BUMP])), float(rng.uniform(0.05, 3.0))))
+    track = _analysis(segments)
+    settings = PlanSettings(max_pause_ms=500, target_pause_ms=300, breath_mode="remove", speech_margin_ms=50)
+    cut = _cut_frames(plan([track], settings), track.frames)
+    speech = track.labels == SPEECH
+    near_speech = np.convolve(speech, np.ones(11), mode="same") > 0
+    assert not np.any(cut & near_speech)
+
+
+def test_breath_modes_attenuate_or_remove() -> None:
+    segments = [(SPEECH, 1.0), (PAUSE, 0.2), (BREATH, 0.4), (PAUSE, 0.1), (SPEECH, 1.0)]
+    gentle = plan([_analysis(segments)], PlanSettings(breath_mode="attenuate", breath_gain_db=-15))
+    breath = next(e for e in gentle.events if e.label == "breath")
+    assert breath.action == "attenuate" and breath.gain_db == -15
+    assert gentle.cuts == ()
+    tight = plan([_analysis(segments)], PlanSettings(breath_mode="remove", min_pause_ms=150))
+    breath = next(e for e in tight.events if e.label == "breath")
+    assert breath.action == "cut"
+    gap = 0.7 - tight.removed_s
+    assert gap >= 0.15 - 1e-9
+
+
+def test_attenuated_breath_is_kept_out_of_the_pause_cut() -> None:
+    segments = [(SPEECH, 1.0), (PAUSE, 2.5), (BREATH, 0.4), (PAUSE, 0.05), (SPEECH, 1.0)]
+    edits = plan([_analysis(segments)], PlanSettings(breath_mode="attenuate", max_pause_ms=1000))
+    breath = next(e for e in edits.events if e.label == "breath")
+    assert breath.action == "attenuate"
+    for cut in edits.cuts:
+        assert cut.end_s <= breath.start_s + 1e-9 or cut.start_s >= breath.end_s - 1e-9
+
+
+def test_click_is_repaired_and_bump_cut_inside_long_gap() -> None:
+    segments = [(SPEECH, 1.0), (PAUSE, 0.3), (CLICK, 0.01), (PAUSE, 0.2), (SPEECH, 1.0),
+                (PAUSE, 1.0), (BUMP, 0.2), (PAUSE, 1.0), (SPEECH, 1.0)]
+    edits = plan([_analysis(segments)], PlanSettings(bump_mode="cut"))
+    click = next(e for e in edits.events if e.label == "click")
+    bump = next(e for e in edits.events if e.label == "bump")
+    assert click.action == "repair"
+    assert bump.action == "cut"
+
+
+def test_multitrack_removes_time_only_where_every_track_is_silent() -> None:
+    host = _analysis([(SPEECH, 1.0), (PAUSE, 3.0), (SPEECH, 1.0)])
+    guest = _analysis([(PAUSE, 1.5), (SPEECH, 1.0), (PAUSE, 1.5), (BREATH, 0.5), (PAUSE, 0.5)])
+    edits = plan([host, guest], PlanSettings(max_pause_ms=400, target_pause_ms=200))
+    speech_any = np.zeros(host.frames, dtype=bool)
+    speech_any |= host.labels == SPEECH
+    speech_any[: guest.frames] |= guest.labels == SPEECH
+    assert not np.any(_cut_frames(edits, host.frames) & speech_any)
+    breath = next(e for e in edits.events if e.label == "breath")
+    assert breath.track == 1  # handled on the guest's mic alone (the host talks over it)
+    assert breath.action == "attenuate"
+    assert all(e.track is None for e in edits.events if e.label == "pause")
+
+
+def test_silence_only_gets_no_cuts() -> None:
+    track = _analysis([(PAUSE, 5.0)])
+    edits = plan([track], PlanSettings())
+    assert edits.cuts == ()
+    assert [e.action for e in edits.events] == ["keep"]

@@ -1,0 +1,91 @@
+"""Decoding rules on hand-built posteriors: onsets, held notes, re-triggers, octave ghosts, velocity."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from models.transcribe.decode import DecodeSettings, Posteriors, decode
+from models.transcribe.features import FRAMES_PER_S
+
+C4 = 60 - 21  # key index of middle C
+
+
+def _posteriors(frames: int = 200) -> Posteriors:
+    zeros = np.zeros((frames, 88), np.float32)
+    return Posteriors(onset=zeros.copy(), offset=zeros.copy(), frame=zeros.copy(), velocity=zeros.copy())
+
+
+def _note(post: Posteriors, key: int, start: int, stop: int, *, onset: float = 0.95, velocity: float = 0.5) -> None:
+    post.onset[start, key] = onset
+    post.onset[start - 1, key] = onset / 3
+    post.onset[start + 1, key] = onset / 3
+    post.frame[start:stop, key] = 0.9
+    post.velocity[start:start + 2, key] = velocity
+
+
+def test_single_note_has_interpolated_onset_offset_and_velocity() -> None:
+    post = _posteriors()
+    _note(post, C4, 50, 100, velocity=64 / 127)
+    (note,) = decode(post)
+    assert note.pitch == 60
+    assert abs(note.start_s - 50 / FRAMES_PER_S) < 0.5 / FRAMES_PER_S
+    assert abs(note.end_s - 100 / FRAMES_PER_S) <= 1 / FRAMES_PER_S
+    assert note.velocity == 64
+
+
+def test_asymmetric_peak_moves_onset_between_frames() -> None:
+    post = _posteriors()
+    _note(post, C4, 50, 100)
+    post.onset[51, C4] = 0.8
+    (note,) = decode(post)
+    assert 50 / FRAMES_PER_S < note.start_s < 50.5 / FRAMES_PER_S
+
+
+def test_weak_onset_inside_held_note_does_not_retrigger() -> None:
+    post = _posteriors()
+    _note(post, C4, 20, 150)
+    post.onset[80, C4] = 0.55  # a bump in a sustained note: above onset threshold, below re-trigger
+    notes = decode(post)
+    assert len(notes) == 1
+    assert notes[0].end_s > 140 / FRAMES_PER_S
+
+
+def test_confident_repeated_strike_splits_the_note() -> None:
+    post = _posteriors()
+    _note(post, C4, 20, 150)
+    post.onset[80, C4] = 0.95
+    notes = decode(post)
+    assert [round(n.start_s * FRAMES_PER_S) for n in notes] == [20, 80]
+    assert notes[0].end_s <= notes[1].start_s + 1e-6
+
+
+def test_strikes_closer_than_min_ioi_merge() -> None:
+    post = _posteriors()
+    _note(post, C4, 20, 60)
+    post.onset[22, C4] = 0.96
+    notes = decode(post, DecodeSettings(min_ioi_s=0.1))
+    assert len(notes) == 1
+
+
+def test_weak_octave_ghost_is_dropped_but_real_octave_kept() -> None:
+    post = _posteriors()
+    _note(post, C4, 40, 90, onset=0.95)
+    _note(post, C4 + 12, 40, 90, onset=0.3)  # harmonic leakage: weak and simultaneous
+    post.onset[40, C4 + 12] = 0.3
+    ghosts = decode(post, DecodeSettings(onset_threshold=0.25))
+    assert [n.pitch for n in ghosts] == [60]
+    post.onset[40, C4 + 12] = 0.9  # a real octave: strong
+    real = decode(post, DecodeSettings(onset_threshold=0.25))
+    assert sorted(n.pitch for n in real) == [60, 72]
+
+
+def test_confident_offset_ends_note_before_frame_activity_does() -> None:
+    post = _posteriors()
+    _note(post, C4, 20, 150)
+    post.offset[70, C4] = 0.9
+    (note,) = decode(post)
+    assert abs(note.end_s - 70 / FRAMES_PER_S) < 1e-6
+
+
+def test_empty_posteriors_give_no_notes() -> None:
+    assert decode(_posteriors(5)) == []

@@ -1,0 +1,52 @@
+"""Network shapes, chunked inference invariance and the mir_eval scoring wrapper."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from models.transcribe.evaluate import score
+from models.transcribe.features import HOP, N_BINS, SAMPLE_RATE, frame_count, log_spectrogram
+from models.transcribe.network import HarmonicOnsetsFrames
+from models.transcribe.transcriber import predict
+
+
+def _tiny() -> HarmonicOnsetsFrames:
+    torch.manual_seed(0)
+    model = HarmonicOnsetsFrames(channels=(2, 4, 4), dilations=(1, 2), frame_dilations=(1,), dropout=0.0)
+    return model.eval()
+
+
+def test_heads_have_one_output_per_frame_and_key() -> None:
+    with torch.inference_mode():
+        out = _tiny()(torch.randn(2, 37, N_BINS))
+    for head in (out.onset, out.offset, out.frame, out.velocity):
+        assert head.shape == (2, 37, 88)
+    assert float(out.velocity.min()) >= 0.0 and float(out.velocity.max()) <= 1.0
+
+
+def test_chunked_prediction_matches_one_pass() -> None:
+    rng = np.random.default_rng(0)
+    audio = (0.1 * rng.standard_normal(SAMPLE_RATE * 6)).astype(np.float32)
+    model = _tiny()
+    whole = predict(model, audio, chunk_frames=10_000)
+    chunked = predict(model, audio, chunk_frames=70)
+    assert whole.n_frames == frame_count(audio.shape[0])
+    np.testing.assert_allclose(chunked.frame, whole.frame, atol=2e-3)
+    np.testing.assert_allclose(chunked.onset, whole.onset, atol=2e-3)
+
+
+def test_features_are_finite_for_silence_and_short_input() -> None:
+    assert np.isfinite(log_spectrogram(np.zeros(SAMPLE_RATE, np.float32))).all()
+    assert log_spectrogram(np.zeros(HOP // 2, np.float32)).shape == (1, N_BINS)
+
+
+def test_scores_are_perfect_for_identical_notes_and_drop_for_shifted_ones() -> None:
+    truth = np.array([[60, 0.5, 1.0, 80], [64, 1.0, 1.5, 40], [67, 2.0, 3.0, 100]], dtype=float)
+    perfect = score(truth, truth.copy())
+    assert perfect.onset_f1 == 1.0 and perfect.onset_offset_f1 == 1.0 and perfect.onset_velocity_f1 == 1.0
+    assert perfect.frame_f1 == 1.0
+    shifted = truth.copy()
+    shifted[:, 1:3] += 0.08
+    assert score(truth, shifted).onset_f1 == 0.0
+    assert score(truth, np.zeros((0, 4))).onset_f1 == 0.0
