@@ -18,6 +18,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import math
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
@@ -133,7 +134,10 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(HTTPStatus.UNAUTHORIZED, "missing or wrong token (see REAMEND_HOME/api.json)")
 
     def _body(self) -> dict[str, Any]:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError as exc:
+            raise ApiError(HTTPStatus.BAD_REQUEST, "Content-Length must be a number") from exc
         if length > MAX_BODY_BYTES:
             raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request body too large")
         raw = self.rfile.read(length) if length else b"{}"
@@ -212,9 +216,12 @@ def _number(query: dict[str, str], name: str, default: Any, kind: Callable[[str]
     if name not in query or query[name] == "":
         return default
     try:
-        return kind(query[name])
+        value = kind(query[name])
     except ValueError as exc:
         raise ApiError(HTTPStatus.BAD_REQUEST, f"{name} must be a number") from exc
+    if not math.isfinite(value):
+        raise ApiError(HTTPStatus.BAD_REQUEST, f"{name} must be a finite number")
+    return value
 
 
 def _submit(backend: ApiBackend, data: dict[str, Any]) -> dict[str, Any]:

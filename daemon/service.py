@@ -108,6 +108,7 @@ class Service:
         self.server: ApiServer | None = None
         self.backend: ApiBackend | None = None
         self._api_thread: threading.Thread | None = None
+        self._warm_thread: threading.Thread | None = None
 
     # -- start-up ----------------------------------------------------------------------------------
 
@@ -131,7 +132,8 @@ class Service:
         self._api_thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.5},
                                             name="reamend-api", daemon=True)
         self._api_thread.start()
-        threading.Thread(target=self._warm_up, name="reamend-warm-up", daemon=True).start()
+        self._warm_thread = threading.Thread(target=self._warm_up, name="reamend-warm-up", daemon=True)
+        self._warm_thread.start()
         self.worker.start()
         self.hot.start()
         write_api_file(settings.api_file, {"port": self.server.port, "token": self.backend.token,
@@ -198,6 +200,8 @@ class Service:
                 self.server.shutdown()
             self.server.server_close()
         self._remove_api_file()
+        if self._warm_thread is not None:
+            self._warm_thread.join()  # a preload in progress finishes (seconds) rather than dying mid-import
         if self.store is not None:
             self.store.close()
         if self._lock is not None:
@@ -235,9 +239,12 @@ def memory_usage() -> dict[str, int | None]:
     import psutil
 
     cuda_bytes: int | None = None
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
-        cuda_bytes = int(torch.cuda.memory_allocated())
+    torch = sys.modules.get("torch")  # never import torch just to answer a status request
+    try:
+        if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
+            cuda_bytes = int(torch.cuda.memory_allocated())
+    except AttributeError:  # torch is still being imported by the warm-up thread
+        cuda_bytes = None
     return {"rss_bytes": int(psutil.Process().memory_info().rss), "cuda_allocated_bytes": cuda_bytes}
 
 

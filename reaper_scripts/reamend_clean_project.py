@@ -2,7 +2,8 @@
 # @version 0.1.0
 # @author reamend
 # @about
-#   Asks for a cleaning preset, then cleans every audio item of the project; multitrack-aware (time is only removed where every track can lose it).
+#   Asks for a cleaning preset, then cleans every audio item of the project; multitrack-aware (time is
+#   only removed where every track can lose it).
 #   Standard library only; returns at once. Needs the reamend daemon ("reamend daemon").
 
 
@@ -26,7 +27,7 @@ def _reamend_clean_project():
         tracks = {item["track_guid"] for item in items}
         reaper = rc.payload("clean", items, scope="project", preset=preset, mode=mode)
         job = rc.submit("clean", rc.unique_sources(items), {"multitrack": len(tracks) > 1}, reaper, preset)
-        return "project cleaning queued ({} items, {} tracks): job {}".format(len(items), len(tracks), job)
+        return f"project cleaning queued ({len(items)} items, {len(tracks)} tracks): job {job}"
 
     rc.run_action(body)
 

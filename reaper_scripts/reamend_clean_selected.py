@@ -2,7 +2,8 @@
 # @version 0.1.0
 # @author reamend
 # @about
-#   Asks for a cleaning preset, then cleans the selected items (pauses, breaths, fillers) as the preset says: review markers, edits with ripple, or a rendered take.
+#   Asks for a cleaning preset, then cleans the selected items (pauses, breaths, fillers) as the preset
+#   says: review markers, edits with ripple, or a rendered take.
 #   Standard library only; returns at once. Needs the reamend daemon ("reamend daemon").
 
 
@@ -26,7 +27,7 @@ def _reamend_clean_selected():
         tracks = {item["track_guid"] for item in items}
         reaper = rc.payload("clean", items, scope="selection", preset=preset, mode=mode)
         job = rc.submit("clean", rc.unique_sources(items), {"multitrack": len(tracks) > 1}, reaper, preset)
-        return "cleaning queued for {} item(s) with preset {!r}: job {}".format(len(items), preset, job)
+        return f"cleaning queued for {len(items)} item(s) with preset {preset!r}: job {job}"
 
     rc.run_action(body)
 

@@ -95,7 +95,7 @@ def call_daemon(method, path, body=None):
         raise ActionError(NOT_RUNNING)
     port, token = endpoint
     data = json.dumps(body).encode("utf-8") if body is not None else None
-    request = urllib.request.Request("http://127.0.0.1:{}{}".format(port, path), data=data, method=method,
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method,
                                      headers={"Authorization": "Bearer " + token,
                                               "Content-Type": "application/json"})
     try:
@@ -106,9 +106,9 @@ def call_daemon(method, path, body=None):
             detail = json.loads(exc.read().decode("utf-8")).get("error", "")
         except ValueError:
             detail = ""
-        raise ActionError("The reamend daemon refused the request ({}): {}".format(exc.code, detail))
+        raise ActionError(f"The reamend daemon refused the request ({exc.code}): {detail}") from None
     except (urllib.error.URLError, OSError):
-        raise ActionError(NOT_RUNNING)
+        raise ActionError(NOT_RUNNING) from None
 
 
 # --- capturing the selection ---------------------------------------------------------------
@@ -223,14 +223,14 @@ def ask_preset(title, default):
     last = RPR.GetExtState("reamend", "last_clean_preset") or default
     last_mode = RPR.GetExtState("reamend", "last_clean_mode")
     result = RPR.GetUserInputs(title, 2, "Cleaning preset name:,Result (review / edit / render):,extrawidth=150",
-                               "{},{}".format(last, last_mode), 512)
+                               f"{last},{last_mode}", 512)
     if not result[0]:
         return None
-    fields = (str(result[4]).split(",") + ["", ""])[:2]
+    fields = [*str(result[4]).split(","), "", ""][:2]
     preset, mode = fields[0].strip(), fields[1].strip().lower()
     if mode not in ("", "review", "edit", "render"):
-        raise ActionError("Result must be review, edit or render (or empty for the preset's choice), not {!r}."
-                          .format(mode))
+        raise ActionError(f"Result must be review, edit or render (or empty for the preset's choice), not {mode!r}."
+                          )
     RPR.SetExtState("reamend", "last_clean_preset", preset, True)
     RPR.SetExtState("reamend", "last_clean_mode", mode, True)
     return preset or None, mode or None
@@ -252,7 +252,7 @@ def run_action(body):
         RPR.ShowMessageBox(str(exc), TITLE, 0)
         return
     except Exception as exc:  # a bug here must never surface as a traceback dialog only
-        RPR.ShowMessageBox("reamend action failed unexpectedly: {!r}".format(exc), TITLE, 0)
+        RPR.ShowMessageBox(f"reamend action failed unexpectedly: {exc!r}", TITLE, 0)
         return
     if message:
-        tell("{} ({:.0f} ms)".format(message, (time.perf_counter() - started) * 1000))
+        tell(f"{message} ({(time.perf_counter() - started) * 1000:.0f} ms)")

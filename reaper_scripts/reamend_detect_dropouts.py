@@ -2,7 +2,8 @@
 # @version 0.1.0
 # @author reamend
 # @about
-#   Finds dropouts (digital silence, clicks of missing audio) in the selected audio items and fills them; each item gets a new active take.
+#   Finds dropouts (digital silence, clicks of missing audio) in the selected audio items and fills
+#   them; each item gets a new active take.
 #   Standard library only; returns at once. Needs the reamend daemon ("reamend daemon").
 
 
@@ -21,7 +22,7 @@ def _reamend_detect_dropouts():
         items = rc.audio_items(rc.selected_items())
         reaper = rc.payload("detect", items)
         job = rc.submit("inpaint", rc.unique_sources(items), {"detect": True}, reaper)
-        return "dropout detection queued for {} item(s): job {}".format(len(items), job)
+        return f"dropout detection queued for {len(items)} item(s): job {job}"
 
     rc.run_action(body)
 

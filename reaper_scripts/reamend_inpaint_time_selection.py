@@ -2,7 +2,8 @@
 # @version 0.1.0
 # @author reamend
 # @about
-#   Fills the time selection inside each selected audio item with ML inpainting; the result comes back as a new active take named "reamend inpaint".
+#   Fills the time selection inside each selected audio item with ML inpainting; the result comes back
+#   as a new active take named "reamend inpaint".
 #   Standard library only; returns at once. Needs the reamend daemon ("reamend daemon").
 
 

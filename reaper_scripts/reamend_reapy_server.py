@@ -15,8 +15,8 @@
 
 
 def _reamend_server_main():
+    import contextlib
     import json
-    import operator
     import os
     import socket
     import sys
@@ -27,10 +27,8 @@ def _reamend_server_main():
         folders = []
         if sys.path and sys.path[0]:
             folders.append(sys.path[0])
-        try:
+        with contextlib.suppress(NameError):  # RPR_* exist only inside REAPER
             folders.append(os.path.join(RPR_GetResourcePath(), "Scripts", "reamend"))
-        except NameError:
-            pass
         for folder in folders:
             path = os.path.join(folder, "reamend_reaper.json")
             if os.path.isfile(path):
@@ -49,9 +47,9 @@ def _reamend_server_main():
         from reapy.tools.network.socket import Socket
     except ImportError as exc:
         RPR_ShowMessageBox(
-            "reamend could not import reapy inside REAPER ({}).\n\n"
+            f"reamend could not import reapy inside REAPER ({exc}).\n\n"
             "Run 'python install.py --reaper' again from the reamend folder; it records where "
-            "reapy is installed.".format(exc), "reamend", 0)
+            "reapy is installed.", "reamend", 0)
         return
 
     port = int(config.get("server_port", reapy.config.REAPY_SERVER_PORT))
@@ -66,19 +64,19 @@ def _reamend_server_main():
     def resolve(spec):
         module_name, name = spec.get("module_name"), spec.get("name")
         if not (isinstance(module_name, str) and isinstance(name, str)) or not allowed_module(module_name):
-            raise PermissionError("refused: {!r} is not part of reapy".format(module_name))
+            raise PermissionError(f"refused: {module_name!r} is not part of reapy")
         target = sys.modules.get(module_name)
         if target is None:
-            raise PermissionError("refused: module {!r} is not loaded".format(module_name))
+            raise PermissionError(f"refused: module {module_name!r} is not loaded")
         for part in name.split("."):
             if part.startswith("__"):
-                raise PermissionError("refused: dunder attribute in {!r}".format(name))
+                raise PermissionError(f"refused: dunder attribute in {name!r}")
             target = getattr(target, part)
             if isinstance(target, types.ModuleType):
-                raise PermissionError("refused: {!r} leads to another module".format(name))
+                raise PermissionError(f"refused: {name!r} leads to another module")
         owner = getattr(target, "__module__", "") or ""
         if not (callable(target) and (allowed_module(owner) or id(target) in rpr_functions)):
-            raise PermissionError("refused: {}.{} is not a reapy or REAPER API callable".format(module_name, name))
+            raise PermissionError(f"refused: {module_name}.{name} is not a reapy or REAPER API callable")
         return target
 
     def check(value):
@@ -88,7 +86,7 @@ def _reamend_server_main():
             if "__reapy__" in value:
                 class_name = value.get("class")
                 if not isinstance(class_name, str) or not hasattr(sys.modules["reapy.core"], class_name):
-                    raise PermissionError("refused: unknown reapy class {!r}".format(class_name))
+                    raise PermissionError(f"refused: unknown reapy class {class_name!r}")
             for item in value.values():
                 check(item)
         elif isinstance(value, list):
@@ -146,16 +144,14 @@ def _reamend_server_main():
         def disconnect(self, address):
             connection = self.connections.pop(address, None)
             if connection is not None:
-                try:
+                with contextlib.suppress(OSError):
                     connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 connection.close()
 
     try:
         server = LoopbackServer(port)
     except OSError as exc:
-        RPR_ShowConsoleMsg("reamend: reapy server not started on 127.0.0.1:{} ({})\n".format(port, exc))
+        RPR_ShowConsoleMsg(f"reamend: reapy server not started on 127.0.0.1:{port} ({exc})\n")
         return
     reapy.set_ext_state("reapy", "server_port", port)
 
@@ -166,7 +162,7 @@ def _reamend_server_main():
             results = server.process_requests(server.get_requests())
             server.send_results(results)
         except Exception as exc:
-            RPR_ShowConsoleMsg("reamend: reapy server recovered from {!r}\n".format(exc))
+            RPR_ShowConsoleMsg(f"reamend: reapy server recovered from {exc!r}\n")
             for address in list(server.connections):
                 server.disconnect(address)
         reapy.defer(tick)

@@ -2,7 +2,8 @@
 # @version 0.1.0
 # @author reamend
 # @about
-#   Transcribes the selected audio items (piano) to MIDI; each result appears as a MIDI item on a new track under its source track.
+#   Transcribes the selected audio items (piano) to MIDI; each result appears as a MIDI item on a new
+#   track under its source track.
 #   Standard library only; returns at once. Needs the reamend daemon ("reamend daemon").
 
 
@@ -21,7 +22,7 @@ def _reamend_transcribe():
         items = rc.audio_items(rc.selected_items())
         reaper = rc.payload("transcribe", items)
         job = rc.submit("transcribe", rc.unique_sources(items), {}, reaper)
-        return "transcription queued for {} item(s): job {}".format(len(items), job)
+        return f"transcription queued for {len(items)} item(s): job {job}"
 
     rc.run_action(body)
 

@@ -241,3 +241,10 @@ def test_a_reaper_job_is_written_back_and_a_write_back_failure_keeps_the_job(cli
     assert record["state"] == "done" and record["origin"] == "reaper" and record["reaper"] == {"items": []}
     assert record["writeback"]["status"] == "error" and record["writeback"]["detail"]
     assert (tmp_path / "out" / "item.copy.wav").exists()
+
+
+@pytest.mark.parametrize("query", ["after=abc", "timeout_s=nan", "timeout_s=inf", "limit=x"])
+def test_malformed_numbers_are_400_not_500(client: DaemonClient, query: str) -> None:
+    endpoint = "/v1/jobs" if query.startswith("limit") else "/v1/events"
+    status, data = _raw(client.port, "GET", f"{endpoint}?{query}", token=client._token)
+    assert status == 400 and "number" in data["error"]

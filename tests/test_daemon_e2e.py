@@ -71,3 +71,22 @@ def test_cli_gives_the_same_files_through_the_daemon_and_in_process(daemon: Daem
     assert (tmp_path / "daemon" / "talk.inpainted.wav").read_bytes() == \
         (tmp_path / "process" / "talk.inpainted.wav").read_bytes()
     assert results["daemon"]["summary"]["filled_by"] == results["process"]["summary"]["filled_by"]
+
+
+def test_hot_folder_clean_loads_its_model_once_and_writes_the_cli_names(daemon: DaemonProcess,
+                                                                        tmp_path: Path) -> None:
+    folder = daemon.home / "hot" / "podcast-gentle"
+    client = daemon.client
+    assert client is not None
+    for name in ("first.wav", "second.wav"):
+        _speechlike(tmp_path / name)
+        (folder / name).write_bytes((tmp_path / name).read_bytes())
+    for name in ("first.wav", "second.wav"):
+        wait_for((folder / "done" / f"{name}.job.json").exists, timeout_s=90, what=f"{name} to be cleaned")
+    names = sorted(p.name for p in (folder / "done").iterdir())
+    assert names == sorted(f"{stem}{suffix}" for stem in ("first", "second") for suffix in (
+        ".wav", ".wav.job.json", ".cleaned.wav", ".edits.json", ".edits.csv", ".labels.txt"))
+    assert (folder / "done" / "first.wav").read_bytes() == (tmp_path / "first.wav").read_bytes()
+    health = client.health()
+    assert "clean-framenet" in health["models_loaded"]
+    assert health["models_loaded"].count("clean-framenet") == 1  # loaded once, kept warm for the second file

@@ -11,7 +11,9 @@ from daemon.hotfolder import HotPreset
 from daemon.jobs.base import JobSpec
 from daemon.service import Service, ServiceOptions
 from daemon.settings import Settings
+from models.registry import read_manifest
 from tests.daemon_support import fake_runner
+from tests.daemon_support.harness import wait_for
 
 
 def test_service_starts_serves_and_stops_without_leaking_threads(tmp_path: Path) -> None:
@@ -29,6 +31,11 @@ def test_service_starts_serves_and_stops_without_leaking_threads(tmp_path: Path)
         job = client.submit(JobSpec(kind="transcribe", inputs=(source,), out_dir=tmp_path / "out"), origin="api")
         assert client.wait(job, timeout_s=10)["state"] == "done"
         assert (settings.hot_dir / "copy").is_dir()
+        shipped = sorted(read_manifest())
+        # --preload loads every shipped model once, on the configured device, and keeps it
+        health = wait_for(lambda: (h := client.health())["models_loaded"] == shipped and h, timeout_s=60,
+                          what="the preload")
+        assert all(model["device"] == "cpu" for model in health["models"])
     finally:
         service.shutdown()
     assert not settings.api_file.exists()

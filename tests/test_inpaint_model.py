@@ -15,7 +15,7 @@ from models.registry import read_manifest
 
 
 def test_interpolation_prior_is_linear_inside_gaps_and_flat_at_edges() -> None:
-    frames = torch.arange(10, dtype=torch.float32).repeat(1, 3, 1) * 0.0
+    frames = torch.zeros(1, 3, 10)
     frames[..., :3] = 1.0
     frames[..., 7:] = 5.0
     mask = torch.zeros(1, 10)
@@ -24,7 +24,6 @@ def test_interpolation_prior_is_linear_inside_gaps_and_flat_at_edges() -> None:
     np.testing.assert_allclose(out[0, 0].numpy(), [1, 1, 1, 1.8, 2.6, 3.4, 4.2, 5, 5, 5], atol=1e-6)
     edge = torch.zeros(1, 10)
     edge[0, :4] = 1.0
-    assert torch.allclose(interpolate_gaps(frames, edge)[0, 0, :4], torch.full((4,), 5.0 * 0 + 1.0)) is False
     assert torch.allclose(interpolate_gaps(frames, edge)[0, 0, :4], frames[0, 0, 4].expand(4))
 
 

@@ -126,3 +126,26 @@ def test_actions_run_through_the_action_list_like_a_shortcut(reaper: ReaperEnv, 
     code = command_id("reamend/reamend_transcribe.py")
     urllib.request.urlopen(f"http://127.0.0.1:{reaper.settings.reaper_web_port}/_/_{code}", timeout=10).read()
     assert [p["kind"] for p in daemon.posts] == ["transcribe"]
+
+
+def test_scripts_are_standard_library_only_and_never_exit() -> None:
+    import ast
+    import sys
+
+    from tests.reaper_standin.harness import REPO_ROOT
+
+    for script in sorted((REPO_ROOT / "reaper_scripts").glob("reamend_*.py")):
+        tree = ast.parse(script.read_text())
+        roots = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                 for alias in node.names}
+        roots |= {node.module.split(".")[0] for node in ast.walk(tree)
+                  if isinstance(node, ast.ImportFrom) and node.module}
+        allowed = set(sys.stdlib_module_names) | {"reamend_common"} | ({"reapy"} if "server" in script.stem else set())
+        assert roots <= allowed, f"{script.name} imports {roots - allowed}"
+        calls = {ast.unparse(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+        assert not calls & {"sys.exit", "exit", "quit", "os._exit"}, script.name
+        # Module-level names are shared with every script in REAPER's __main__: keep them prefixed.
+        top = {t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
+               if isinstance(t, ast.Name)} | {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+        if script.stem != "reamend_common":
+            assert all(name.startswith("_reamend") for name in top), f"{script.name}: {top}"

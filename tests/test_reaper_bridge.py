@@ -124,10 +124,13 @@ def test_our_server_listens_on_loopback_only_and_refuses_foreign_callables(reape
 
     def attack() -> str:
         import os as os_module
+
         from reapy.tools.network import machines
 
         try:
-            machines.get_selected_client().request(os_module.getcwd, {"args": [], "kwargs": {}})
+            client = machines.get_selected_client()
+            assert client is not None
+            client.request(os_module.getcwd, {"args": [], "kwargs": {}})
         except DistError as exc:
             return str(exc)
         return "executed"
@@ -160,3 +163,42 @@ def test_all_calls_run_on_one_thread_even_from_many_callers(reaper: ReaperEnv) -
 def test_stand_in_uses_no_default_ports(reaper: ReaperEnv) -> None:  # noqa: F811
     assert {reaper.settings.reaper_web_port, reaper.settings.reaper_server_port}.isdisjoint({2306, 2307})
     assert Path(reaper.resource / "Scripts" / "reamend" / "reamend_reaper.json").exists()
+
+
+def _raw_send(sock: socket.socket, payload: bytes) -> None:
+    sock.sendall(len(payload).to_bytes(8, "little") + payload)
+
+
+def test_server_survives_garbage_and_a_client_that_holds_reaper_and_goes_silent(reaper: ReaperEnv) -> None:  # noqa: F811
+    import json
+
+    config_path = reaper.resource / "Scripts" / "reamend" / "reamend_reaper.json"
+    config = json.loads(config_path.read_text())
+    config_path.write_text(json.dumps({**config, "hold_idle_limit_s": 0.5}))
+    assert probe_reaper(reaper.settings)[0]
+    with socket.create_connection(("127.0.0.1", reaper.settings.reaper_server_port), timeout=5) as sock:
+        sock.recv(4096)  # the server's greeting: our address
+        _raw_send(sock, b"{not json")
+        time.sleep(0.1)
+        _raw_send(sock, json.dumps({"function": "HOLD", "input": None}).encode())
+        time.sleep(0.1)
+        started = time.monotonic()
+        state = reaper.standin.state()  # served by REAPER's main thread, frozen while held
+        assert time.monotonic() - started < 3 and state["tracks"] == []
+    assert get_bridge(reaper.settings).run(lambda rpr: rpr.GetAppVersion()) == "7.0/standin"
+
+
+def test_reaper_without_our_server_set_up_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from daemon.reaper.bridge import close_bridges
+    from daemon.settings import load_settings
+    from tests.reaper_standin.harness import Standin, free_port
+
+    web = free_port()
+    monkeypatch.setenv("REAMEND_REAPER_WEB_PORT", str(web))
+    standin = Standin(tmp_path, web_port=web).start()  # a bare REAPER: nothing installed
+    try:
+        ok, detail = probe_reaper(load_settings())
+        assert not ok and "python install.py --reaper" in detail
+    finally:
+        close_bridges()
+        standin.stop()

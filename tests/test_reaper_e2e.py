@@ -48,6 +48,20 @@ def dropout_source(path: Path, *, gap_s: tuple[float, float], seconds: float = 1
     return path
 
 
+def speechy_wav(path: Path, *, seed: int) -> Path:
+    """Syllable-rate modulated voice-like tone, with a long shared pause from 3 to 6.5 s."""
+    sr = 16000
+    rng = np.random.default_rng(seed)
+    t = np.arange(10 * sr) / sr
+    envelope = (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t + seed)) ** 2
+    voice = 0.3 * np.sin(2 * np.pi * (140 + 20 * np.sin(2 * np.pi * 3 * t)) * t) + 0.05 * rng.standard_normal(t.size)
+    signal = voice * envelope
+    pause = (t > 3) & (t < 6.5)
+    signal[pause] = 0.001 * rng.standard_normal(int(pause.sum()))
+    sf.write(path, signal.astype(np.float32), sr, subtype="PCM_16")
+    return path
+
+
 def finished(client: DaemonClient, job_id: str) -> dict[str, Any]:
     return wait_for(lambda: (r := client.get(job_id))["state"] in ("done", "failed", "cancelled") and r,
                     timeout_s=60, what=f"job {job_id}")
@@ -149,15 +163,33 @@ def test_reaper_restarted_mid_job(reaper: ReaperEnv, daemon: DaemonProcess) -> N
 def test_clean_action_edits_the_project(reaper: ReaperEnv, daemon: DaemonProcess) -> None:  # noqa: F811
     client = daemon.client
     assert client is not None
-    from tests.test_reaper_writeback import _podcast
+    from daemon.reaper.timeline import ripple_time
 
-    _podcast(reaper)
+    host, guest = speechy_wav(reaper.tmp / "host.wav", seed=1), speechy_wav(reaper.tmp / "guest.wav", seed=2)
+    reaper.standin.load({"markers": [{"pos_s": 1.0, "number": 1, "name": "intro"},
+                                     {"pos_s": 5.0, "number": 2, "name": "chapter 2"},
+                                     {"isrgn": True, "pos_s": 8.0, "end_s": 9.5, "number": 1, "name": "outro"}],
+                         "tracks": [{"name": name, "items": [{"position_s": 0, "length_s": 10, "selected": True,
+                                                               "takes": [{"source": str(path)}]}]}
+                                    for name, path in (("Host", host), ("Guest", guest))]})
     reaper.standin.control("user-inputs", {"answers": ["podcast-tight,edit"]})
     assert reaper.standin.run_script("reamend_clean_selected.py")["error"] is None
     (job,) = client.list()
     record = finished(client, job["id"])
     assert record["state"] == "done", record["error"]
-    assert record["writeback"]["status"] == "applied", record["writeback"]
+    writeback = record["writeback"]
+    assert writeback["status"] == "applied" and writeback["mode"] == "edit", writeback
+    print(f"\nclean write-back: {writeback['detail']}")
+    state = reaper.standin.state()
+    # Every track lost exactly the time the write-back reports, and the markers moved with it.
+    ends = {round(max(i["position_s"] + i["length_s"] for i in t["items"]), 4) for t in state["tracks"]}
+    assert ends == {round(10.0 - writeback["removed_s"], 4)}
+    assert writeback["removed_s"] > 1.0  # the shared long pause was shortened
+    removals = writeback["removals"]
+    moved = {m["name"]: (m["pos_s"], m["end_s"]) for m in state["markers"]}
+    assert moved["chapter 2"] == pytest.approx((ripple_time(5.0, removals),) * 2)
+    assert moved["outro"] == pytest.approx((ripple_time(8.0, removals), ripple_time(9.5, removals)))
+    assert state["undo_history"] == [f"reamend: clean (job {record['id']})"]
 
 
 @pytest.mark.skipif("transcribe-piano" not in SHIPPED, reason="transcription model weights not shipped yet")
@@ -171,4 +203,8 @@ def test_transcribe_action_adds_midi(reaper: ReaperEnv, daemon: DaemonProcess) -
     record = finished(client, job["id"])
     assert record["state"] == "done", record["error"]
     assert record["writeback"]["status"] == "applied", record["writeback"]
-    assert [t["name"] for t in reaper.standin.state()["tracks"]] == ["Voice", "Voice MIDI (reamend)"]
+    tracks = reaper.standin.state()["tracks"]
+    assert [t["name"] for t in tracks] == ["Voice", "Voice MIDI (reamend)"]
+    (midi_item,) = tracks[1]["items"]
+    assert (midi_item["position_s"], midi_item["length_s"]) == (1.0, 3.0)
+    assert all(0 <= n["start_ppq"] < n["end_ppq"] <= 3.0 * 1920 for n in midi_item["takes"][0]["notes"])

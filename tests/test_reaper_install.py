@@ -105,12 +105,25 @@ def test_stand_in_also_runs_reapys_own_server_script(tmp_path: Path) -> None:
     assert spec is not None and spec.submodule_search_locations
     script = Path(spec.submodule_search_locations[0]) / "reascripts" / "activate_reapy_server.py"
     web, server = free_port(), free_port()
-    standin = Standin(tmp_path, web_port=web).start(extra=["--run", str(script), "--reapy-server-port", str(server)])
+    extra = ["--run", str(script), "--reapy-server-port", str(server)]
+    standin = Standin(tmp_path, web_port=web).start(extra=extra)
     try:
-        code = ("import warnings,sys\nwith warnings.catch_warnings():\n warnings.simplefilter('ignore')\n import reapy\n"
+        code = ("import warnings\nwith warnings.catch_warnings():\n warnings.simplefilter('ignore')\n import reapy\n"
                 f"reapy.config.WEB_INTERFACE_PORT={web}\nreapy.reconnect()\n"
                 "from reapy import reascript_api as RPR\nprint(RPR.GetAppVersion(), reapy.Project().n_tracks)")
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
         assert out.stdout.strip() == "7.0/standin 0", out.stderr
     finally:
         standin.stop()
+
+
+def test_reapack_index_is_current_and_every_action_has_headers(tmp_path: Path) -> None:
+    from daemon.reaper.reapack import DEFAULT_BASE_URL, build_index
+
+    build_index(DEFAULT_BASE_URL).write(tmp_path / "index.xml", encoding="utf-8", xml_declaration=True)
+    assert (tmp_path / "index.xml").read_text() == (REPO_ROOT / "reaper_scripts" / "index.xml").read_text(), \
+        "run: python -m daemon.reaper.reapack"
+    for script in inst.action_scripts():
+        text = script.read_text()
+        assert "# @version 0.1.0" in text and "# @author" in text and "# @about" in text
+        assert inst.script_description(script).startswith("reamend: ")

@@ -125,7 +125,8 @@ def test_offline_and_live_make_the_same_edits(reaper: ReaperEnv, _isolated_home:
     reaper.standin.control("save", {"path": str(saved)})
     before = _sha(saved)
     breath = EditEvent(4.0, 4.3, "breath", "attenuate", gain_db=-15.0)
-    edits = [(_edit_list([(2.0, 3.0), (6.0, 7.0)], [breath]), str(host)), (_edit_list([(2.0, 3.0), (6.5, 7.5)]), str(guest))]
+    edits = [(_edit_list([(2.0, 3.0), (6.0, 7.0)], [breath]), str(host)),
+             (_edit_list([(2.0, 3.0), (6.5, 7.5)]), str(guest))]
     for index, (edit_list, _) in enumerate(edits):
         (reaper.tmp / f"{index}.edits.json").write_text(json.dumps(edit_list.to_json()))
 
@@ -177,3 +178,14 @@ def test_session_command_rejects_bad_input_with_exit_code_2(tmp_path: Path) -> N
     absent_audio = subprocess.run([sys.executable, "-m", "daemon.cli", "session", "apply", "podcast-gentle",
                                    str(tmp_path / "show.RPP")], capture_output=True, text=True, timeout=60)
     assert absent_audio.returncode == 2 and "not found" in absent_audio.stderr
+
+
+def test_result_mode_follows_request_then_preset_then_what_the_preset_decided() -> None:
+    from daemon.reaper.timeline import mode_from
+
+    keep = EditList(sample_rate=16000, duration_s=1.0, events=(EditEvent(0.1, 0.2, "pause", "keep"),), cuts=())
+    cut = EditList(sample_rate=16000, duration_s=1.0, events=(EditEvent(0.1, 0.2, "bump", "cut"),), cuts=())
+    assert mode_from([keep], None) == "review" and mode_from([keep, cut], None) == "edit"
+    assert mode_from([cut], "render") == "render" and mode_from([_edit_list([], mode="review")], None) == "review"
+    with pytest.raises(ValueError, match="not one of"):
+        mode_from([cut], "shred")

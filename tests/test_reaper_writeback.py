@@ -218,7 +218,7 @@ def test_clean_review_mode_adds_regions_only(reaper: ReaperEnv, daemon: FakeDaem
 
 
 def test_clean_after_the_item_moved_is_a_conflict(reaper: ReaperEnv, daemon: FakeDaemon) -> None:  # noqa: F811
-    host, guest, _ = _podcast(reaper)
+    host, _, _ = _podcast(reaper)
     post = capture(reaper, daemon, "reamend_clean_selected.py", ["podcast"])
     reaper.run(lambda rpr: rpr.SetMediaItemInfo_Value(rpr.GetMediaItem(0, 0), "D_POSITION", 0.5))
     edits = _edits(reaper.tmp / "host.edits.json", cuts=[(2.0, 3.0)], events=[])

@@ -34,8 +34,8 @@ def _systems(args: argparse.Namespace) -> list[tuple[str, Any]]:
     from models.clean.pipeline import load_detector
 
     systems: list[tuple[str, Any]] = [
-        ("reamend clean (podcast-gentle)", bench.our_system(load_detector(device="cpu"), bench.bench_settings())),
-        ("energy threshold (-35 dB)", bench.energy_cutter),
+        ("reamend clean", bench.our_system(load_detector(device="cpu"), bench.bench_settings())),
+        ("energy -35 dB", bench.energy_cutter),
     ]
     if not args.no_silero:
         try:
@@ -43,8 +43,8 @@ def _systems(args: argparse.Namespace) -> list[tuple[str, Any]]:
         except ImportError:
             return systems
         vad = load_silero_vad()
-        systems.append(("silero-vad (threshold 0.5)", bench.silero_cutter(vad, threshold=0.5)))
-        systems.append(("silero-vad (threshold 0.3)", bench.silero_cutter(vad, threshold=0.3)))
+        systems.append(("silero 0.5", bench.silero_cutter(vad, threshold=0.5)))
+        systems.append(("silero 0.3", bench.silero_cutter(vad, threshold=0.3)))
     return systems
 
 
@@ -103,8 +103,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         rows.append((s.name, _f(s.precision), _f(s.recall), _f(s.recall_by_class["long pause"]),
                      _f(s.recall_by_class["breath"]), _f(s.recall_by_class["click"]),
                      _f(s.recall_by_class["bump"]), _f(s.recall_by_class["noise"]),
-                     f"{100 * s.speech_removed:.3f} %", f"{100 * s.short_pauses_removed:.2f} %",
-                     f"{s.times_real_time:.0f}x"))
+                     f"{100 * s.speech_removed:.3f}%", f"{100 * s.short_pauses_removed:.2f}%",
+                     f"{s.times_real_time:.0f}"))
     payload: dict[str, Any] = {"episodes": len(audio), "systems": [
         {"name": s.name, "precision": s.precision, "recall": s.recall, "recall_by_class": s.recall_by_class,
          "speech_removed": s.speech_removed, "short_pauses_removed": s.short_pauses_removed,
@@ -115,8 +115,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     def render() -> None:
         ctx.out.print(make_table(
             f"clean benchmark: {len(audio)} held-out episodes (voices and breath soundfont never trained on)",
-            ("system", "precision", "recall", "long pause", "breath", "click", "bump", "noise",
-             "speech removed", "short pauses removed", "speed"), rows))
+            ("system", "P", "R", "pause R", "breath R", "click R", "bump R", "noise R", "speech cut",
+             "short cut", "xRT"), rows))
         if "long_file" in payload:
             ctx.out.print(make_table("full job on a long 48 kHz stereo file", ("field", "value"),
                                      list(payload["long_file"].items())))

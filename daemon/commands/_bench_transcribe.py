@@ -30,6 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--basic-pitch-python", type=Path, default=BASIC_PITCH_PYTHON,
                         help="python of the separate basic-pitch environment")
     parser.add_argument("--out", type=Path, default=None, help="write the full results as JSON here")
+    parser.add_argument("--tune", action="store_true",
+                        help="instead: search decoding thresholds on the selection pieces (not the benchmark ones)")
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -39,6 +41,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from models.transcribe.train import SELECTION_PIECES, VALIDATION_PIECES
 
     torch.set_num_threads(args.threads)
+    if args.tune:
+        return _tune(args, ctx)
     count = min(args.pieces, VALIDATION_PIECES - SELECTION_PIECES)
     every = dataset.build_validation(args.cache_dir, count=VALIDATION_PIECES)
     pieces = every[SELECTION_PIECES:SELECTION_PIECES + count]
@@ -145,3 +149,28 @@ def _score_basic_pitch(pieces: list[Any], conditions: tuple[str, ...], args: arg
         systems["basic-pitch (best-tuned)"][condition] = {**by_setting[best], "setting": best}
     results["speed"]["basic_pitch_warm_x_realtime"] = round(bp_audio / bp_compute, 1) if bp_compute else None
     return systems
+
+
+def _tune(args: argparse.Namespace, ctx: CliContext) -> int:
+    from models.registry import load_model
+    from models.transcribe import dataset
+    from models.transcribe.features import normalize_peak
+    from models.transcribe.train import SELECTION_PIECES, VALIDATION_PIECES
+    from models.transcribe.transcriber import predict
+    from models.transcribe.tuning import tune_decoding
+
+    model = load_model("transcribe-piano", device="cpu")
+    pieces = dataset.build_validation(args.cache_dir, count=VALIDATION_PIECES)[:SELECTION_PIECES]
+    posteriors, truths = [], []
+    for piece in pieces:
+        for condition in ("clean", "tape"):
+            posteriors.append(predict(model, normalize_peak(dataset.validation_audio_16k(piece.audio[condition]))))
+            truths.append(dataset.read_truth(piece.notes))
+    results = tune_decoding(posteriors, truths)
+    rows = [(r.settings.onset_threshold, r.settings.frame_threshold, r.settings.offset_threshold,
+             *(f"{r.scores[m]:.3f}" for m in METRICS[:4])) for r in results[:10]]
+    payload = [{"settings": r.settings.__dict__, "scores": r.scores} for r in results]
+    ctx.emit(payload, lambda: ctx.out.print(make_table(
+        f"decoding on {len(pieces)} selection pieces, clean + tape (best first)",
+        ("onset thr", "frame thr", "offset thr", "onset F1", "on+off F1", "on+vel F1", "frame F1"), rows)))
+    return 0

@@ -21,7 +21,8 @@ def register(subparsers: Any) -> None:
     apply.add_argument("project", type=Path, help="the REAPER project (.RPP), closed in REAPER")
     apply.add_argument("--out", type=Path, help="new project file (default: <name>.reamend.RPP beside it)")
     apply.add_argument("--mode", choices=("review", "edit", "render"),
-                       help="regions to review, ripple edits, or rendered takes (default: the preset's, else edit)")
+                       help="regions to review, ripple edits, or rendered takes (default: the preset's "
+                            "reaper_mode, else review when the preset only labels, else edit)")
     apply.set_defaults(func=_apply)
 
 
@@ -52,7 +53,7 @@ def _apply(args: argparse.Namespace, ctx: CliContext) -> int:
                                            user_presets_dir=ctx.settings.user_presets_dir))
     edits = [(load_edits(o.path), str(o.source) if o.source else None) for o in outcome.outputs if o.role == "edits"]
     cleaned = {str(o.source): o.path for o in outcome.outputs if o.role == "audio" and o.source}
-    mode = mode_from(edits[0][0].settings if edits else {}, args.mode, default="edit")
+    mode = mode_from([e for e, _ in edits], args.mode)
     summary = clean_project_file(project, edits, cleaned, mode=mode)
     project.save(out)
     result = {"project": str(out), "original": str(source), "job_outputs": str(files_dir),

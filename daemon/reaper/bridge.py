@@ -17,6 +17,7 @@ invalidates every handle. So:
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import queue
 import threading
@@ -108,7 +109,7 @@ class ReaperBridge:
         except ReaperUnavailableError as exc:
             future.set_exception(exc)
             return
-        except (OSError, ConnectionError, ValueError) as exc:
+        except (OSError, json.JSONDecodeError) as exc:
             # A broken socket mid-batch: REAPER quit or restarted. Never retried (writes!).
             self._connected = False
             future.set_exception(ReaperUnavailableError(f"lost the connection to REAPER ({exc!r})"))
@@ -130,7 +131,7 @@ class ReaperBridge:
             hold = reapy.inside_reaper()
             try:
                 hold.__enter__()
-            except (OSError, ConnectionError, ValueError) as exc:
+            except (OSError, json.JSONDecodeError) as exc:
                 log.info("REAPER connection was dead (%r); reconnecting", exc)
                 self._connected = False
                 continue
@@ -158,15 +159,30 @@ class ReaperBridge:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 reapy.reconnect()
-        except (OSError, ConnectionError, ValueError) as exc:
+        except (OSError, json.JSONDecodeError) as exc:
             raise ReaperUnavailableError(f"REAPER's reapy server refused the connection ({exc!r})") from exc
         client = machines.CLIENTS.get("localhost")
         if client is None:
-            raise ReaperUnavailableError(f"no REAPER web interface on 127.0.0.1:{self.web_port}")
+            raise ReaperUnavailableError(self._why_not_connected())
         machines.CLIENT = client
         self._client = client
         self._connected = True
         log.info("connected to REAPER through reapy (web port %d, server port %s)", self.web_port, client.port)
+
+    def _why_not_connected(self) -> str:
+        """Tell "REAPER is not running" from "REAPER runs but our server is not set up"."""
+        import urllib.error
+        import urllib.request
+
+        url = f"http://127.0.0.1:{self.web_port}/_/GET/EXTSTATE/reapy/activate_reapy_server"
+        try:
+            with urllib.request.urlopen(url, timeout=0.5) as response:
+                answer = response.read().decode("utf-8", "replace")
+        except (urllib.error.URLError, OSError):
+            return f"no REAPER web interface on 127.0.0.1:{self.web_port}"
+        if answer.rstrip("\n").split("\t")[-1]:
+            return "REAPER runs but its reapy server did not start (see REAPER's ReaScript console)"
+        return "REAPER runs but reamend's reapy server is not installed: run 'python install.py --reaper'"
 
     def _disconnect(self) -> None:
         self._connected = False

@@ -31,8 +31,8 @@ from daemon.reaper.timeline import (
     edits_for_source,
     plan_clean,
 )
-from models.clean.edits import EditList, map_time
 from models.atomic import write_text_atomic
+from models.clean.edits import EditList, map_time
 from models.errors import UserInputError
 
 
@@ -62,6 +62,10 @@ def _set(element: rpp.Element, key: str, values: list[str], *, before: str | Non
     element.children.insert(index, [key, *values])
 
 
+# Lines that can open the first take. VOLPAN is not one: before NAME it is the item's volume.
+TAKE_KEYS = ("NAME", "SOFFS", "PLAYRATE", "GUID", "SOURCE")
+
+
 @dataclass
 class TakeView:
     """One take's lines inside an ITEM: indices into the item's children, first to last."""
@@ -77,11 +81,8 @@ def takes_of(item: rpp.Element) -> list[TakeView]:
     """Takes start at the first take line (NAME) and at every ``TAKE`` line after it."""
     starts: list[int] = []
     for index, child in enumerate(item.children):
-        if isinstance(child, list) and child and child[0] == "TAKE":
-            starts.append(index)
-        elif not starts and isinstance(child, list) and child and child[0] in ("NAME", "SOFFS", "PLAYRATE", "GUID"):
-            starts.append(index)
-        elif not starts and isinstance(child, rpp.Element) and child.tag == "SOURCE":
+        key = child[0] if isinstance(child, list) and child else getattr(child, "tag", None)
+        if key == "TAKE" or (not starts and key in TAKE_KEYS):
             starts.append(index)
     bounds = [*starts, len(item.children)]
     return [TakeView(bounds[i], bounds[i + 1]) for i in range(len(starts))]
@@ -253,7 +254,7 @@ class RppOps:
                 found.append(entry)
                 if flags & 1:
                     open_regions[number] = entry
-        return [tuple(e) for e in found]  # type: ignore[misc]
+        return [tuple(e) for e in found]
 
     def markers(self) -> list[MarkerInfo]:
         ordered = sorted(self._parse_markers(), key=lambda f: (f[1], f[0], f[3]))

@@ -112,7 +112,7 @@ def _complement(ranges: Sequence[tuple[float, float]], lo: float, hi: float) -> 
 
 def edits_for_source(edits: Sequence[tuple[EditList, str | None]], source: str) -> list[tuple[EditList, int | None]]:
     """The edit lists that speak about ``source``, with its track index inside each list."""
-    found = []
+    found: list[tuple[EditList, int | None]] = []
     for edit_list, output_source in edits:
         if edit_list.sources and source in edit_list.sources:
             found.append((edit_list, edit_list.sources.index(source)))
@@ -147,8 +147,8 @@ def plan_clean(items: Sequence[PlacedItem], edits: Sequence[tuple[EditList, str 
                 span = item.project_range(event.start_s, event.end_s)
                 if span is None:
                     continue
-                if event.action != "keep":
-                    review.append(ReviewRegion(span[0], span[1], f"{event.label}: {event.action}"))
+                name = event.label if event.action == "keep" else f"{event.label}: {event.action}"
+                review.append(ReviewRegion(span[0], span[1], name))
                 if event.action == "attenuate" and event.gain_db is not None:
                     attenuations.append(Attenuation(item.key, span[0], span[1], event.gain_db))
     removals: list[tuple[float, float]] | None = None
@@ -217,7 +217,8 @@ def apply_edit_plan(ops: TimelineOps, plan: CleanPlan) -> dict[str, Any]:
     for start, end in sorted(plan.removals, reverse=True):
         _remove(ops, start, end, plan.crossfade_s)
     _ripple_markers(ops, plan.removals)
-    return {"removed_s": round(plan.removed_s, 6), "cuts": len(plan.removals), "attenuated": attenuated}
+    return {"removed_s": round(plan.removed_s, 6), "cuts": len(plan.removals), "attenuated": attenuated,
+            "removals": [[round(start, 6), round(end, 6)] for start, end in plan.removals]}
 
 
 def _attenuate(ops: TimelineOps, att: Attenuation, xf_s: float) -> int:
@@ -288,9 +289,12 @@ def _ripple_markers(ops: TimelineOps, removals: Sequence[tuple[float, float]]) -
             ops.move_marker(marker, pos, end)
 
 
-def mode_from(settings: Mapping[str, Any], explicit: str | None, *, default: Mode = "review") -> Mode:
-    """The mode asked for, else the preset's ``reaper_mode``, else ``default`` (live: review, non-destructive)."""
-    value = explicit or settings.get("reaper_mode") or default
+def mode_from(edit_lists: Sequence[EditList], explicit: str | None) -> Mode:
+    """The mode asked for, else the preset's ``reaper_mode``, else what the preset decided:
+    a preset that only labels (every action "keep") gets review regions, any other gets edits."""
+    settings: Mapping[str, Any] = edit_lists[0].settings if edit_lists else {}
+    decided = any(e.action != "keep" for edit_list in edit_lists for e in edit_list.events)
+    value = explicit or settings.get("reaper_mode") or ("edit" if decided else "review")
     if value not in MODES:
         raise ValueError(f"write-back mode {value!r} is not one of {', '.join(MODES)}")
-    return value  # type: ignore[return-value]
+    return value

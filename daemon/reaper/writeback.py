@@ -37,6 +37,7 @@ from daemon.reaper.timeline import (
     plan_clean,
 )
 from daemon.settings import Settings
+from models.errors import ReamendError
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +117,8 @@ def write_back(record: dict[str, Any], settings: Settings) -> dict[str, Any]:
         result: dict[str, Any] = rb.get_bridge(settings).run(batch, connect_deadline_s=settings.reaper_timeout_s)
     except rb.ReaperUnavailableError as exc:
         return {"status": "error", "detail": f"{exc}; the results stay in {', '.join(kept)}", "outputs_in": kept}
-    except ValueError as exc:  # e.g. an unknown write-back mode in the preset
-        return {"status": "error", "detail": str(exc), "outputs_in": kept}
+    except (ValueError, OSError, EOFError, ReamendError) as exc:  # unreadable outputs, an unknown mode
+        return {"status": "error", "detail": f"{type(exc).__name__}: {exc}", "outputs_in": kept}
     result["outputs_in"] = kept
     log.info("%s: write-back %s (%s)", label, result["status"], result["detail"])
     return result
@@ -130,12 +131,14 @@ def _batch_for(kind: str, items: list[CapturedItem], outputs: list[Output], reap
             rpr, it, take, output_for(outputs, "audio", it.source, n_inputs)))
     if kind == "transcribe":
         tracks: dict[str, str] = {}
+        # Files are read before the batch: REAPER is held still while a batch runs.
+        notes = {it.source: read_midi_notes(o.path) for it in items
+                 if (o := output_for(outputs, "midi", it.source, n_inputs)) is not None and o.path.is_file()}
         return lambda rpr: _per_item(rpr, items, label, lambda it, take: _add_midi_item(
-            rpr, it, output_for(outputs, "midi", it.source, n_inputs), tracks))
+            rpr, it, notes.get(it.source), tracks))
     if kind == "clean":
         edits = _load_edit_lists(outputs)
-        settings = edits[0][0].settings if edits else {}
-        mode = mode_from(settings, reaper.get("mode"))
+        mode = mode_from([e for e, _ in edits], reaper.get("mode"))
         if mode == "render":
             return lambda rpr: _per_item(rpr, items, label, lambda it, take: _add_rendered_take(
                 rpr, it, take, output_for(outputs, "audio", it.source, n_inputs), edits))
@@ -262,8 +265,8 @@ def _add_inpainted_take(rpr: rb.Rpr, captured: CapturedItem, original: str, outp
 
 def _add_rendered_take(rpr: rb.Rpr, captured: CapturedItem, original: str, output: Output | None,
                        edits: Sequence[tuple[Any, str | None]]) -> dict[str, Any]:
-    from models.clean.edits import map_time
     from daemon.reaper.timeline import edits_for_source
+    from models.clean.edits import map_time
 
     if output is None or not output.path.is_file():
         return {"status": "error", "detail": f"no cleaned audio for {captured.source}"}
@@ -315,9 +318,9 @@ def read_midi_notes(path: Path) -> list[MidiNote]:
     return sorted(notes, key=lambda n: (n.start_s, n.pitch))
 
 
-def _add_midi_item(rpr: rb.Rpr, captured: CapturedItem, output: Output | None,
+def _add_midi_item(rpr: rb.Rpr, captured: CapturedItem, notes: list[MidiNote] | None,
                    new_tracks: dict[str, str]) -> dict[str, Any]:
-    if output is None or not output.path.is_file():
+    if notes is None:
         return {"status": "error", "detail": f"no MIDI file for {captured.source}"}
     item = rb.find_item_by_guid(rpr, captured.item_guid)
     source_track = rpr.GetMediaItem_Track(item)
@@ -339,7 +342,7 @@ def _add_midi_item(rpr: rb.Rpr, captured: CapturedItem, output: Output | None,
     midi_take = rpr.GetActiveTake(midi_item)
     count = 0
     end_of_item = position + length
-    for note in read_midi_notes(output.path):
+    for note in notes:
         start = position + (note.start_s - offset) / rate
         end = min(position + (note.end_s - offset) / rate, end_of_item)
         if start < position - TOLERANCE_S or start >= end_of_item or end <= start:
@@ -430,5 +433,5 @@ def _apply_clean_plan(rpr: rb.Rpr, items: Sequence[CapturedItem], plan: CleanPla
             summary: dict[str, Any] = {"regions": apply_review(ops, plan)}
         else:
             summary = apply_edit_plan(ops, plan)
-    detail = ", ".join(f"{k} {v}" for k, v in summary.items())
+    detail = ", ".join(f"{k} {v}" for k, v in summary.items() if k != "removals")
     return {"status": "applied", "detail": f"{mode}: {detail}", "mode": mode, "undo": label, **summary}

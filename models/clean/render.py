@@ -26,6 +26,8 @@ from models.progress import CancelToken, ProgressFn, check_cancel, no_progress
 PIECE_S = 20.0
 AR_ORDER = 32
 AR_CONTEXT_MS = 12.0
+#: Sample formats read as integers when a range is copied unchanged.
+_NATIVE_DTYPES = {"PCM_16": "int16", "PCM_24": "int32", "PCM_32": "int32"}
 
 
 @dataclass(frozen=True)
@@ -56,25 +58,44 @@ class RenderResult:
 
 
 class _Source:
-    """Random-access reads with zero padding outside the file, edits applied."""
+    """Random-access reads with zero padding outside the file, edits applied.
+
+    Ranges no edit touches come back in the file's own integer format, so
+    untouched audio is copied bit-exactly and without float conversion.
+    """
 
     def __init__(self, handle: sf.SoundFile, frames: int, gains: Sequence[Gain], patches: Sequence[Patch]) -> None:
         self.handle = handle
         self.frames = frames
-        self.gains = gains
-        self.patches = patches
+        self.gains = list(gains)
+        self.patches = list(patches)
+        self.native = _NATIVE_DTYPES.get(handle.subtype, "float32")
 
-    def raw(self, start: int, stop: int) -> np.ndarray:
-        out = np.zeros((stop - start, self.handle.channels), dtype=np.float32)
+    @property
+    def patches(self) -> list[Patch]:
+        return self._patches
+
+    @patches.setter
+    def patches(self, value: Sequence[Patch]) -> None:
+        self._patches = list(value)
+        self._spans = np.array([(g.start - g.ramp, g.stop + g.ramp) for g in self.gains]
+                               + [(p.start, p.start + p.samples.shape[0]) for p in self._patches],
+                               dtype=np.int64).reshape(-1, 2)
+
+    def raw(self, start: int, stop: int, dtype: str = "float32") -> np.ndarray:
+        out = np.zeros((stop - start, self.handle.channels), dtype=dtype)
         lo, hi = max(0, start), min(self.frames, stop)
         if hi > lo:
             self.handle.seek(lo)
-            out[lo - start:hi - start] = self.handle.read(hi - lo, dtype="float32", always_2d=True)
+            out[lo - start:hi - start] = self.handle.read(hi - lo, dtype=dtype, always_2d=True)
         return out
 
     def read(self, start: int, stop: int) -> np.ndarray:
+        touched = (self._spans[:, 0] < stop) & (self._spans[:, 1] > start)
+        if not touched.any():
+            return self.raw(start, stop, self.native)
         data = self.raw(start, stop)
-        for patch in self.patches:
+        for patch in self._patches:
             lo, hi = max(start, patch.start), min(stop, patch.start + patch.samples.shape[0])
             if hi > lo:
                 data[lo - start:hi - start] = patch.samples[lo - patch.start:hi - patch.start]
@@ -207,8 +228,8 @@ def render_track(source_path: Path, out_path: Path, edits: EditList, *, track: i
             body_stop = seg_stop - (half if index < len(segments) - 1 else 0)
             if index > 0:
                 previous_stop = segments[index - 1][1]
-                writer.write(_crossfade(reader.read(previous_stop - half, previous_stop + half),
-                                        reader.read(seg_start - half, seg_start + half)))
+                writer.write(_crossfade(_as_float(reader.read(previous_stop - half, previous_stop + half)),
+                                        _as_float(reader.read(seg_start - half, seg_start + half))))
             for lo in range(body_start, body_stop, piece):
                 writer.write(reader.read(lo, min(body_stop, lo + piece)))
                 done += min(body_stop, lo + piece) - lo
@@ -216,6 +237,14 @@ def render_track(source_path: Path, out_path: Path, edits: EditList, *, track: i
         written = writer.frames_written
     return RenderResult(path=out_path, frames_in=frames, frames_out=written, sample_rate=sr,
                         repaired=len(reader.patches))
+
+
+def _as_float(block: np.ndarray) -> np.ndarray:
+    """Integer PCM as float32 in [-1, 1), the scale soundfile itself uses."""
+    if block.dtype.kind == "f":
+        return block
+    scale = 2.0 ** 15 if block.dtype == np.int16 else 2.0 ** 31
+    return (block / scale).astype(np.float32)
 
 
 def _crossfade(outgoing: np.ndarray, incoming: np.ndarray) -> np.ndarray:

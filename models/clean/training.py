@@ -38,9 +38,9 @@ class TrainConfig:
     episode_s: float = 8.0
     val_episodes: int = 60
     val_episode_s: float = 30.0
-    steps: int = 4000
+    steps: int = 2000
     batch: int = 32
-    crop_frames: int = 600
+    crop_frames: int = 500
     learning_rate: float = 2e-3
     checkpoint_every_s: float = 180.0
     seed: int = 1234

@@ -64,6 +64,7 @@ class MethodScore:
 class DetectionRow:
     material: str
     kind: str
+    preset: str
     score: DetectionScore
 
 
@@ -181,18 +182,26 @@ def _perceptual_scorers(config: BenchConfig, notes: list[str],
     return scorers
 
 
+#: Detector settings per simulated kind, as the presets set them: ``dropouts-digital`` looks
+#: for digital dropouts only, ``vhs-piano`` for tape and digital dropouts.
+DETECTORS = {
+    "digital": ("dropouts-digital", DetectParams(detect_tape=False)),
+    "tape": ("vhs-piano", DetectParams()),
+}
+
+
 def _detection_rows(material: str, clips: Sequence[np.ndarray], sr: int, config: BenchConfig) -> list[DetectionRow]:
     rows = []
     for kind, kinds in (("digital", ("digital_zeros", "held_value")), ("tape", ("tape",))):
+        preset, params = DETECTORS[kind]
         tp = fp = fn = 0
         for index in range(config.detection_clips):
             clip = clips[index % len(clips)]
             rng = np.random.default_rng([config.seed, index, len(kind), len(material)])
             damage = simulate_dropouts(clip, sr, rng=rng, count=config.dropouts_per_clip, kinds=kinds)  # type: ignore[arg-type]
-            found = detect_dropouts(damage.samples, sr, params=DetectParams())
-            score = score_detection(damage.gaps, found)
+            score = score_detection(damage.gaps, detect_dropouts(damage.samples, sr, params=params))
             tp, fp, fn = tp + score.true_positives, fp + score.false_positives, fn + score.false_negatives
-        rows.append(DetectionRow(material=material, kind=kind,
+        rows.append(DetectionRow(material=material, kind=kind, preset=preset,
                                  score=DetectionScore(true_positives=tp, false_positives=fp, false_negatives=fn)))
     return rows
 
@@ -236,11 +245,13 @@ def markdown_tables(result: BenchResult) -> str:
                 cells.append(f"{row.snr_db:.1f} / {row.lsd_db:.2f}{perceptual} / {1000 * row.seconds_per_gap:.0f}")
             lines.append(f"| {length} ms | " + " | ".join(cells) + " |")
     lines.append("\n**detection** (simulated dropouts 5 ms-1 s, event matching: ≥ 50 % of a dropout covered)\n")
-    lines += ["| material | kind | precision | recall | F1 | TP / FP / FN |", "|---|---|---|---|---|---|"]
+    lines += ["| material | dropouts | detector (preset) | precision | recall | F1 | TP / FP / FN |",
+              "|---|---|---|---|---|---|---|"]
     for detection in result.detection:
         s = detection.score
-        lines.append(f"| {detection.material} | {detection.kind} | {s.precision:.3f} | {s.recall:.3f} | {s.f1:.3f} | "
-                     f"{s.true_positives} / {s.false_positives} / {s.false_negatives} |")
+        lines.append(f"| {detection.material} | {detection.kind} | {detection.preset} | {s.precision:.3f} "
+                     f"| {s.recall:.3f} | {s.f1:.3f} | {s.true_positives} / {s.false_positives} / "
+                     f"{s.false_negatives} |")
     lines.append("\n**speed** (0.5 s gap in a 10 s clip, whole `inpaint()` call, model loaded)\n")
     lines += ["| channels | rate | method | seconds |", "|---|---|---|---|"]
     for speed in result.speed:

@@ -106,11 +106,12 @@ class _Levels:
     hop: int
     broadband_db: np.ndarray
     treble_db: np.ndarray
+    low_shape: np.ndarray
 
 
-def _levels(x: np.ndarray, sr: int) -> _Levels:
+def _levels(x: np.ndarray, sr: int, window_s: float) -> _Levels:
     hop = max(1, int(0.001 * sr))
-    n_fft = 1 << int(np.ceil(np.log2(0.005 * sr)))
+    n_fft = 1 << int(np.ceil(np.log2(window_s * sr)))
     padded = np.pad(x, (n_fft // 2, n_fft))
     n_frames = len(x) // hop + 1
     frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop][:n_frames]
@@ -119,23 +120,37 @@ def _levels(x: np.ndarray, sr: int) -> _Levels:
     norm = np.sum(np.hanning(n_fft) ** 2) * n_fft / 2
     broadband = power.sum(axis=1) / norm
     treble = power[:, (freqs >= 2000) & (freqs <= 8000)].sum(axis=1) / norm
+    low = power[:, (freqs >= 100) & (freqs <= 1500)]
     return _Levels(hop=hop, broadband_db=10 * np.log10(broadband + 1e-12),
-                   treble_db=10 * np.log10(treble + 1e-12))
+                   treble_db=10 * np.log10(treble + 1e-12), low_shape=np.log(low + 1e-12))
 
 
 def detect_tape(x: np.ndarray, sr: int, *, params: DetectParams) -> list[Gap]:
-    """Sudden level-and-treble drops that recover within ``max_gap_ms``."""
-    lv = _levels(x, sr)
+    """Sudden level-and-treble drops that recover within ``max_gap_ms``.
+
+    Two passes: ~5 ms analysis windows for most dropouts, and ~2 ms windows for
+    dropouts under 15 ms, which the longer window smears out. Short windows
+    also see a low note's waveform ripple, so that pass demands an 8 dB deeper drop.
+    """
+    gaps = _tape_pass(x, sr, params=params, window_s=0.005, max_gap_ms=params.max_gap_ms, extra_drop_db=0.0)
+    gaps += _tape_pass(x, sr, params=params, window_s=0.002, max_gap_ms=15.0, extra_drop_db=8.0)
+    return gaps
+
+
+def _tape_pass(x: np.ndarray, sr: int, *, params: DetectParams, window_s: float, max_gap_ms: float,
+               extra_drop_db: float) -> list[Gap]:
+    lv = _levels(x, sr, window_s)
     level = lv.broadband_db
     n = len(level)
     edge = max(2, round(params.tape_edge_ms * 1e-3 * sr / lv.hop))
     before = _max_before(level, edge)
-    max_frames = int(params.max_gap_ms * 1e-3 * sr / lv.hop)
+    drop_db = params.tape_drop_db + extra_drop_db
+    max_frames = int(max_gap_ms * 1e-3 * sr / lv.hop)
     gaps: list[Gap] = []
     t = edge
     while t < n - 1:
         reference = before[t]
-        if reference < params.silence_db or reference - level[t] < params.tape_drop_db:
+        if reference < params.silence_db or reference - level[t] < drop_db:
             t += 1
             continue
         start = t
@@ -153,7 +168,7 @@ def detect_tape(x: np.ndarray, sr: int, *, params: DetectParams) -> list[Gap]:
         if stop >= limit:
             t = stop
             continue
-        gap = _score_tape(lv, start, stop, reference, edge, sr, params)
+        gap = _score_tape(lv, start, stop, reference, edge, sr, params, drop_db)
         if gap is not None:
             gaps.append(gap)
         t = stop + 1
@@ -167,7 +182,7 @@ def _max_before(values: np.ndarray, width: int) -> np.ndarray:
 
 
 def _score_tape(lv: _Levels, start: int, stop: int, reference: float, edge: int, sr: int,
-                params: DetectParams) -> Gap | None:
+                params: DetectParams, drop_db: float) -> Gap | None:
     level, treble = lv.broadband_db, lv.treble_db
     inside = slice(start, max(stop, start + 1))
     depth = reference - float(np.median(level[inside]))
@@ -178,12 +193,12 @@ def _score_tape(lv: _Levels, start: int, stop: int, reference: float, edge: int,
     after = float(np.median(level[post]))
     treble_loss = float(np.max(treble[pre]) - np.median(treble[inside])) - depth
     deepest = reference - float(np.min(level[inside]))
-    if deepest < params.tape_drop_db:
+    if deepest < drop_db:
         return None
     # Passing the trigger makes it a candidate (0.4); depth, treble loss and a full recovery make it sure.
     confidence = (
         0.4
-        + 0.3 * _ramp(deepest, params.tape_drop_db, params.tape_drop_db + 10)
+        + 0.3 * _ramp(deepest, drop_db, drop_db + 10)
         + 0.15 * _ramp(treble_loss, -4.0, 2.0)
         + 0.15 * _ramp(after, reference - 12.0, reference - 4.0)
     )

@@ -5,8 +5,9 @@ Method by gap length and content (``method="auto"``):
 - silent surroundings → zeros (nothing to continue, and a fill could only add noise);
 - up to ``janssen_max_ms`` → Janssen AR interpolation (waveform-exact for short gaps);
 - longer → the learned model (magnitudes) with phase reconstruction, started
-  from the best similarity copy; without a model, the similarity copy when its
-  match is good, else Janssen with a capped order.
+  from the best similarity copy, unless that copy's surroundings match almost
+  perfectly (true repetition), when the copy itself is used; without a model,
+  the similarity copy, else Janssen with a capped order.
 
 Every fill except zeros is eased in at both borders from AR continuations of
 the real signal (:mod:`models.inpaint.blend`), inside the gap.
@@ -40,7 +41,9 @@ METHODS: tuple[Method, ...] = ("auto", "janssen", "model", "similarity", "zeros"
 class FillParams:
     method: Method = "auto"
     janssen_max_ms: float = 60.0
-    similarity_min_score: float = 0.6
+    #: With a model, a similarity copy still wins when its surroundings match this well
+    #: (cosine of log-band context spectra): true repetition beats any prediction.
+    copy_over_model_score: float = 0.99
     fade_ms: float = 4.0
     silence_db: float = -90.0
     janssen: JanssenParams = field(default_factory=JanssenParams)
@@ -138,10 +141,10 @@ def _fill_one(x: np.ndarray, sr: int, gap: Gap, known: np.ndarray, match: Simila
     if method == "auto":
         if not long_gap:
             method = "janssen"
+        elif match is not None and (model is None or match.score >= p.copy_over_model_score):
+            method = "similarity"
         elif model is not None:
             method = "model"
-        elif match is not None and match.score >= p.similarity_min_score:
-            method = "similarity"
         else:
             method = "janssen"
     if method == "similarity" and match is None:

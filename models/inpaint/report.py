@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from scipy.signal import spectrogram
 
 from models.atomic import atomic_path
 from models.inpaint.gaps import Gap
@@ -43,8 +44,11 @@ def draw_report(before: np.ndarray, after: np.ndarray, sr: int, gaps: Sequence[G
         spec_ax = axes[1, column]
         n_fft = 1 << int(np.log2(max(256, sr // 40)))
         if len(segment) > n_fft:
-            spec_ax.specgram(segment + 1e-9, NFFT=n_fft, Fs=sr, noverlap=n_fft * 3 // 4, xextent=(times[0], times[-1]),
-                             cmap="magma", vmin=-140)
+            freqs, _, power = spectrogram(segment, fs=sr, nperseg=n_fft, noverlap=n_fft * 3 // 4)
+            level_db = 10 * np.log10(power + 1e-14)
+            spec_ax.imshow(level_db, origin="lower", aspect="auto", cmap="magma",
+                           vmin=float(level_db.max()) - 100, vmax=float(level_db.max()),
+                           extent=(float(times[0]), float(times[-1]), 0.0, float(freqs[-1])))
         spec_ax.set_title(f"{label}: spectrogram")
         spec_ax.set_xlabel("time (s)")
         spec_ax.set_ylabel("Hz")

@@ -100,6 +100,11 @@ class HarmonicOnsetsFrames(nn.Module):
         self.frame_temporal = nn.Sequential(*[_Residual(c3, d, 3, dropout) for d in frame_dilations])
         self.frame_head = nn.Conv2d(c3, 1, 1)
         self.offset_head = nn.Conv2d(c3, 1, 1)
+        # Start the heads at the label priors (about 1 frame in 100 is an onset, 1 in 8 sounds)
+        # so early training learns notes, not how rare they are.
+        for head, prior in ((self.onset_head, 0.01), (self.offset_head, 0.01), (self.frame_head, 0.12)):
+            assert head.bias is not None
+            nn.init.constant_(head.bias, float(torch.logit(torch.tensor(prior))))
 
     @property
     def receptive_frames(self) -> int:

@@ -122,7 +122,7 @@ def evaluate_pieces(model: Any, pieces: list[dataset.ValidationPiece], condition
 
 
 def _lr(config: TrainConfig, step: int) -> float:
-    warmup = min(1.0, (step + 1) / 200)
+    warmup = min(1.0, (step + 1) / 40)
     return max(3e-5, config.lr * warmup * math.pow(0.5, step / config.lr_half_life_steps))
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import configparser
+import functools
 import json
 import os
 import queue
@@ -183,15 +184,20 @@ class Host:
         self.tasks.put(task)
         return future.result(timeout=timeout_s)
 
+    def _next_task(self, wait_s: float) -> Callable[[], None] | None:
+        try:
+            return self.tasks.get(timeout=wait_s)
+        except queue.Empty:
+            return None
+
     def loop(self) -> None:
         next_tick = time.monotonic()
         while not self.stopping.is_set():
             wait_s = next_tick - time.monotonic()
             if wait_s > 0:
-                try:
-                    self.tasks.get(timeout=wait_s)()
-                except queue.Empty:
-                    pass
+                task = self._next_task(wait_s)
+                if task is not None:
+                    task()
                 continue
             next_tick = max(next_tick + TICK_S, time.monotonic())
             self._run_deferred()
@@ -202,7 +208,7 @@ class Host:
 
 
 def project_from_json(data: dict[str, Any]) -> Project:
-    project = Project(time_selection=tuple(data.get("time_selection", (0.0, 0.0))),  # type: ignore[arg-type]
+    project = Project(time_selection=tuple(data.get("time_selection", (0.0, 0.0))),
                       tempo_bpm=float(data.get("tempo_bpm", 120.0)))
     for t in data.get("tracks", []):
         track = Track(name=t.get("name", ""))
@@ -333,7 +339,7 @@ def control(host: Host, command: str, body: dict[str, Any]) -> Any:
         for item in state.project.all_items():
             item.selected = item.guid in guids
         if "time_selection" in body:
-            state.project.time_selection = tuple(body["time_selection"])  # type: ignore[assignment]
+            state.project.time_selection = tuple(body["time_selection"])
         return {"ok": True}
     if command == "messages":
         return {"console": state.console, "message_boxes": state.message_boxes, "errors": host.errors,
@@ -368,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     web_thread.start()
     signal.signal(signal.SIGTERM, lambda *_: host.stopping.set())
     for script in args.run:
-        host.tasks.put(lambda script=script: host.run_script(script) and None)
+        host.tasks.put(functools.partial(host.run_script, script))  # type: ignore[arg-type]
     if args.ready_file:
         args.ready_file.write_text(json.dumps({"pid": os.getpid(), "web_port": host.web_port}))
     try:

@@ -233,7 +233,7 @@ def RPR_GetSet_LoopTimeRange2(proj: object, isSet: bool, isLoop: bool, start: fl
 
 def RPR_GetSet_LoopTimeRange(isSet: bool, isLoop: bool, start: float, end: float,
                              allowautoseek: bool) -> tuple[bool, bool, float, float, bool]:
-    return RPR_GetSet_LoopTimeRange2(0, isSet, isLoop, start, end, allowautoseek)[1:]  # type: ignore[return-value]
+    return RPR_GetSet_LoopTimeRange2(0, isSet, isLoop, start, end, allowautoseek)[1:]
 
 
 def RPR_GetCursorPosition() -> float:
