@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import soundfile as sf
 
@@ -26,7 +28,7 @@ def test_streamed_frames_equal_whole_signal_frames() -> None:
     assert np.allclose(parts.energy_db, whole.energy_db, atol=1e-4)
 
 
-def test_file_measurement_matches_rate_and_duration(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_file_measurement_matches_rate_and_duration(tmp_path: Path) -> None:
     path = tmp_path / "tone.wav"
     t = np.arange(48000 * 2) / 48000
     sf.write(str(path), np.stack([np.sin(2 * np.pi * 440 * t)] * 2, axis=1) * 0.1, 48000)

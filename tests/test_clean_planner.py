@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from models.clean.detect import TrackAnalysis
+from models.clean.edits import EditList
 from models.clean.labels import BREATH, BUMP, CLICK, FRAME_S, NUM_CLASSES, PAUSE, SPEECH
 from models.clean.planner import PlanSettings, plan
 
@@ -20,7 +21,7 @@ def _analysis(segments: list[tuple[int, float]]) -> TrackAnalysis:
                          duration_s=labels.shape[0] * FRAME_S, sample_rate=48000)
 
 
-def _cut_frames(edits, frames: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _cut_frames(edits: EditList, frames: int) -> np.ndarray:
     mask = np.zeros(frames, dtype=bool)
     for cut in edits.cuts:
         mask[round(cut.start_s / FRAME_S):round(cut.end_s / FRAME_S)] = True

@@ -60,7 +60,8 @@ def test_click_is_repaired_by_interpolation(tmp_path: Path) -> None:
     out, _ = sf.read(str(result.path), always_2d=True)
     assert result.repaired == 1
     region = slice(at - 50, at + 100)
-    assert np.max(np.abs(out[region, 0] - clean[region, 0])) < 0.1 * np.max(np.abs(clicked[region, 0] - clean[region, 0]))
+    error_before = np.max(np.abs(clicked[region, 0] - clean[region, 0]))
+    assert np.max(np.abs(out[region, 0] - clean[region, 0])) < 0.1 * error_before
     assert np.array_equal(out[: at - 500, 0], clicked[: at - 500, 0].astype(np.float64))
 
 
@@ -73,7 +74,8 @@ def test_attenuation_applies_on_its_track_only(tmp_path: Path) -> None:
     untouched, _ = sf.read(str(other.path))
     ducked, _ = sf.read(str(mine.path))
     middle = slice(int(0.7 * SR), int(1.3 * SR))
-    assert np.sqrt(np.mean(ducked[middle] ** 2)) / np.sqrt(np.mean(untouched[middle] ** 2)) == pytest.approx(0.1, rel=0.02)
+    ratio = np.sqrt(np.mean(ducked[middle] ** 2)) / np.sqrt(np.mean(untouched[middle] ** 2))
+    assert ratio == pytest.approx(0.1, rel=0.02)
     assert np.allclose(untouched, _sine(2.0, channels=1)[:, 0], atol=1e-6)
 
 

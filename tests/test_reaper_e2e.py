@@ -102,6 +102,10 @@ def test_inpaint_action_round_trip_under_two_seconds(reaper: ReaperEnv, daemon: 
     assert np.array_equal(filled[:lo], original[:lo]) and np.array_equal(filled[hi:], original[hi:])
     assert np.abs(filled[lo:hi].astype(float)).mean() > 100  # the dropout is filled, not left silent
     assert reaper.standin.state()["undo_history"] == [f"reamend: inpaint (job {record['id']})"]
+    assert reaper.standin.run_script("reamend_status.py")["error"] is None
+    status = reaper.standin.messages()["console"][-1]
+    assert f"daemon pid {daemon.process.pid}" in status and f"{record['id']} inpaint" in status  # type: ignore[union-attr]
+    assert "applied" in status
 
 
 def test_detect_and_two_quick_actions_each_come_back(reaper: ReaperEnv, daemon: DaemonProcess) -> None:  # noqa: F811
@@ -160,10 +164,14 @@ def test_reaper_restarted_mid_job(reaper: ReaperEnv, daemon: DaemonProcess) -> N
 
 
 @pytest.mark.skipif("clean-framenet" not in SHIPPED, reason="clean model weights not shipped yet")
-def test_clean_action_edits_the_project(reaper: ReaperEnv, daemon: DaemonProcess) -> None:  # noqa: F811
+@pytest.mark.parametrize(("script", "answer"), [("reamend_clean_selected.py", "podcast-tight,edit"),
+                                                 ("reamend_clean_project.py", "podcast-tight,")])
+def test_clean_action_edits_the_project(reaper: ReaperEnv, daemon: DaemonProcess,  # noqa: F811
+                                        script: str, answer: str) -> None:
+    from daemon.reaper.timeline import ripple_time
+
     client = daemon.client
     assert client is not None
-    from daemon.reaper.timeline import ripple_time
 
     host, guest = speechy_wav(reaper.tmp / "host.wav", seed=1), speechy_wav(reaper.tmp / "guest.wav", seed=2)
     reaper.standin.load({"markers": [{"pos_s": 1.0, "number": 1, "name": "intro"},
@@ -172,8 +180,8 @@ def test_clean_action_edits_the_project(reaper: ReaperEnv, daemon: DaemonProcess
                          "tracks": [{"name": name, "items": [{"position_s": 0, "length_s": 10, "selected": True,
                                                                "takes": [{"source": str(path)}]}]}
                                     for name, path in (("Host", host), ("Guest", guest))]})
-    reaper.standin.control("user-inputs", {"answers": ["podcast-tight,edit"]})
-    assert reaper.standin.run_script("reamend_clean_selected.py")["error"] is None
+    reaper.standin.control("user-inputs", {"answers": [answer]})  # empty mode: the preset decides
+    assert reaper.standin.run_script(script)["error"] is None
     (job,) = client.list()
     record = finished(client, job["id"])
     assert record["state"] == "done", record["error"]

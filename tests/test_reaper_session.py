@@ -189,3 +189,15 @@ def test_result_mode_follows_request_then_preset_then_what_the_preset_decided() 
     assert mode_from([cut], "render") == "render" and mode_from([_edit_list([], mode="review")], None) == "review"
     with pytest.raises(ValueError, match="not one of"):
         mode_from([cut], "shred")
+
+
+def test_a_multitrack_session_list_beside_every_input_counts_once() -> None:
+    from daemon.reaper.timeline import PlacedItem, plan_clean
+
+    breath = EditEvent(1.0, 1.2, "breath", "attenuate", track=0, gain_db=-15.0)
+    session = EditList(sample_rate=16000, duration_s=4.0, events=(breath,), cuts=(Cut(2.0, 2.5),),
+                       sources=("/a.wav", "/b.wav"))
+    items = [PlacedItem("A", "ta", "/a.wav", 0.0, 4.0, 0.0, 1.0), PlacedItem("B", "tb", "/b.wav", 0.0, 4.0, 0.0, 1.0)]
+    plan = plan_clean(items, [(session, "/a.wav"), (session, "/b.wav")])
+    assert plan.removals == ((2.0, 2.5),)
+    assert [(a.item_key, a.gain_db) for a in plan.attenuations] == [("A", -15.0)]  # on A's track only, once

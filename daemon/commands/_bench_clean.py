@@ -22,6 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", type=Path, default=REPO / "data-cache" / "clean",
                         help="where the held-out validation episodes are cached (rendered if missing)")
     parser.add_argument("--episodes", type=int, default=60, help="how many held-out episodes to score")
+    parser.add_argument("--tuning-set", action="store_true",
+                        help="score the tuning episodes (training voices, new seeds) instead of the held-out ones")
     parser.add_argument("--no-silero", action="store_true", help="skip the silero-vad baseline")
     parser.add_argument("--long-minutes", type=float, default=0.0,
                         help="also time a full 'reamend clean' on a synthesized 48 kHz stereo file this long "
@@ -90,13 +92,16 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     import torch
 
     from models.clean import bench
-    from models.clean.training import TrainConfig, ensure_validation_set, load_validation_set
+    from models.clean.training import TrainConfig, ensure_tuning_set, ensure_validation_set, load_validation_set
 
     torch.set_num_threads(args.threads)
     config = TrainConfig(cache_dir=args.cache_dir, checkpoint=REPO / "training" / "clean" / "last.pt")
-    audio, labels = load_validation_set(ensure_validation_set(config))
+    episodes_path = ensure_tuning_set(config) if args.tuning_set else ensure_validation_set(config)
+    audio, labels = load_validation_set(episodes_path)
     audio, labels = audio[: args.episodes], labels[: args.episodes]
-    ctx.info(f"scoring {len(audio)} held-out episodes ({audio.shape[0] * audio.shape[1] / 16000 / 60:.1f} min)")
+    kind = "tuning" if args.tuning_set else "held-out"
+    minutes = audio.shape[0] * audio.shape[1] / 16000 / 60
+    ctx.info(f"scoring {len(audio)} {kind} episodes ({minutes:.1f} min)")
     results = [bench.score(name, system, list(audio), list(labels)) for name, system in _systems(args)]
     rows = []
     for s in results:

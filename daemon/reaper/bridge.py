@@ -38,6 +38,7 @@ T = TypeVar("T")
 Rpr = Any  # reapy.reascript_api: RPR_* functions without the prefix, tuples come back as lists
 BACKOFF_START_S = 0.25
 BACKOFF_MAX_S = 5.0
+HOLD_ATTEMPTS = 3
 
 
 class ReaperUnavailableError(ServiceUnavailableError):
@@ -126,7 +127,7 @@ class ReaperBridge:
         in REAPER, so failing there is the one point where retrying is safe.
         """
         reapy = _import_reapy()
-        while True:
+        for _ in range(HOLD_ATTEMPTS):
             self._ensure_connected(deadline=deadline)
             hold = reapy.inside_reaper()
             try:
@@ -136,6 +137,7 @@ class ReaperBridge:
                 self._connected = False
                 continue
             return _Entered(hold)
+        raise ReaperUnavailableError("REAPER accepts connections but drops them (its reapy server keeps failing)")
 
     def _ensure_connected(self, *, deadline: float) -> None:
         delay_s = BACKOFF_START_S
@@ -154,7 +156,10 @@ class ReaperBridge:
 
         self._disconnect()
         reapy.config.WEB_INTERFACE_PORT = self.web_port
-        machines.CLIENTS.pop("localhost", None)
+        stale = machines.CLIENTS.pop("localhost", None)  # e.g. from reapy's import-time attempt on 2307
+        if stale is not None:
+            with contextlib.suppress(OSError):
+                stale._socket.close()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

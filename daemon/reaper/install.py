@@ -259,7 +259,9 @@ def _register_actions(resource: Path, backups: Backups, report: InstallReport) -
         code = command_id(relative)
         if any(line.startswith(f"SCR 4 0 {code} ") for line in lines):
             continue
-        added.append(f'SCR 4 0 {code} "{script_description(script)}" "{relative}"')
+        # REAPER resolves paths relative to its Scripts folder, written with the platform's separator.
+        on_disk = relative.replace("/", os.sep)
+        added.append(f'SCR 4 0 {code} "{script_description(script)}" "{on_disk}"')
     if added:
         backups.before_change(kb.name)
         _write_lines(kb, lines + added)

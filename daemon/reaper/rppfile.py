@@ -32,7 +32,7 @@ from daemon.reaper.timeline import (
     plan_clean,
 )
 from models.atomic import write_text_atomic
-from models.clean.edits import EditList, map_time
+from models.clean.edits import EditList, map_time, merge_cuts
 from models.errors import UserInputError
 
 
@@ -303,7 +303,7 @@ def clean_project_file(project: RppProject, edits: Sequence[tuple[EditList, str 
             audio = cleaned_audio.get(item.source)
             if audio is None:
                 continue
-            cuts = [c for edit_list, _ in edits_for_source(edits, item.source) for c in edit_list.cuts]
+            cuts = merge_cuts(c for edit_list, _ in edits_for_source(edits, item.source) for c in edit_list.cuts)
             start = map_time(item.start_offset_s, cuts)
             end = map_time(item.start_offset_s + item.length_s * item.playrate, cuts)
             element = items[item.key]

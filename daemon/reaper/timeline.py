@@ -111,11 +111,17 @@ def _complement(ranges: Sequence[tuple[float, float]], lo: float, hi: float) -> 
 
 
 def edits_for_source(edits: Sequence[tuple[EditList, str | None]], source: str) -> list[tuple[EditList, int | None]]:
-    """The edit lists that speak about ``source``, with its track index inside each list."""
+    """The edit lists that speak about ``source``, with its track index inside each list.
+
+    A multitrack job writes its one session list beside every input: it counts once.
+    """
     found: list[tuple[EditList, int | None]] = []
+    sessions: set[tuple[str, ...]] = set()
     for edit_list, output_source in edits:
         if edit_list.sources and source in edit_list.sources:
-            found.append((edit_list, edit_list.sources.index(source)))
+            if edit_list.sources not in sessions:
+                sessions.add(edit_list.sources)
+                found.append((edit_list, edit_list.sources.index(source)))
         elif output_source == source:
             found.append((edit_list, None))
     return found

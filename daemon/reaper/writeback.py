@@ -266,7 +266,7 @@ def _add_inpainted_take(rpr: rb.Rpr, captured: CapturedItem, original: str, outp
 def _add_rendered_take(rpr: rb.Rpr, captured: CapturedItem, original: str, output: Output | None,
                        edits: Sequence[tuple[Any, str | None]]) -> dict[str, Any]:
     from daemon.reaper.timeline import edits_for_source
-    from models.clean.edits import map_time
+    from models.clean.edits import map_time, merge_cuts
 
     if output is None or not output.path.is_file():
         return {"status": "error", "detail": f"no cleaned audio for {captured.source}"}
@@ -274,7 +274,7 @@ def _add_rendered_take(rpr: rb.Rpr, captured: CapturedItem, original: str, outpu
     take = _add_take_from_file(rpr, item, output.path)
     if take is None:
         return {"status": "error", "detail": f"REAPER did not add a take for {output.path}"}
-    cuts = [c for edit_list, _ in edits_for_source(edits, captured.source) for c in edit_list.cuts]
+    cuts = merge_cuts(c for edit_list, _ in edits_for_source(edits, captured.source) for c in edit_list.cuts)
     offset = rpr.GetMediaItemTakeInfo_Value(original, "D_STARTOFFS")
     rate = rpr.GetMediaItemTakeInfo_Value(original, "D_PLAYRATE") or 1.0
     length = rpr.GetMediaItemInfo_Value(item, "D_LENGTH")

@@ -87,22 +87,42 @@ def validation_set_path(cache_dir: Path) -> Path:
     return cache_dir / "val-episodes.npz"
 
 
-def ensure_validation_set(config: TrainConfig) -> Path:
-    """Held-out episodes (validation voices, validation soundfont) stored as audio + labels."""
-    path = validation_set_path(config.cache_dir)
-    if path.exists():
-        return path
-    material = load_material(config.cache_dir / "material", "val")
-    rng = np.random.default_rng(config.seed + 99)
+def tuning_set_path(cache_dir: Path) -> Path:
+    return cache_dir / "tune-episodes.npz"
+
+
+def _render_episode_set(material: Material, path: Path, *, episodes: int, episode_s: float, seed: int) -> Path:
+    rng = np.random.default_rng(seed)
     audio, labels = [], []
-    for _ in range(config.val_episodes):
-        episode = compose_episode(material, rng, duration_s=config.val_episode_s)
+    for _ in range(episodes):
+        episode = compose_episode(material, rng, duration_s=episode_s)
         audio.append(episode.audio)
         labels.append(episode.labels)
     tmp = path.with_suffix(".tmp.npz")
     np.savez(tmp, audio=np.stack(audio), labels=np.stack(labels))
     tmp.replace(path)
     return path
+
+
+def ensure_validation_set(config: TrainConfig) -> Path:
+    """Held-out episodes (validation voices, validation soundfont) stored as audio + labels."""
+    path = validation_set_path(config.cache_dir)
+    if path.exists():
+        return path
+    material = load_material(config.cache_dir / "material", "val")
+    return _render_episode_set(material, path, episodes=config.val_episodes, episode_s=config.val_episode_s,
+                               seed=config.seed + 99)
+
+
+def ensure_tuning_set(config: TrainConfig) -> Path:
+    """Episodes from the TRAINING voices, new seeds: where planner thresholds are tuned, so the
+    held-out validation episodes stay untouched by any choice."""
+    path = tuning_set_path(config.cache_dir)
+    if path.exists():
+        return path
+    material = load_material(config.cache_dir / "material", "train")
+    return _render_episode_set(material, path, episodes=config.val_episodes // 2, episode_s=config.val_episode_s,
+                               seed=config.seed + 7777)
 
 
 def load_validation_set(path: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -106,7 +106,6 @@ class _Levels:
     hop: int
     broadband_db: np.ndarray
     treble_db: np.ndarray
-    low_shape: np.ndarray
 
 
 def _levels(x: np.ndarray, sr: int, window_s: float) -> _Levels:
@@ -120,9 +119,8 @@ def _levels(x: np.ndarray, sr: int, window_s: float) -> _Levels:
     norm = np.sum(np.hanning(n_fft) ** 2) * n_fft / 2
     broadband = power.sum(axis=1) / norm
     treble = power[:, (freqs >= 2000) & (freqs <= 8000)].sum(axis=1) / norm
-    low = power[:, (freqs >= 100) & (freqs <= 1500)]
     return _Levels(hop=hop, broadband_db=10 * np.log10(broadband + 1e-12),
-                   treble_db=10 * np.log10(treble + 1e-12), low_shape=np.log(low + 1e-12))
+                   treble_db=10 * np.log10(treble + 1e-12))
 
 
 def detect_tape(x: np.ndarray, sr: int, *, params: DetectParams) -> list[Gap]:

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 Method = Literal["auto", "janssen", "model", "similarity", "zeros"]
 METHODS: tuple[Method, ...] = ("auto", "janssen", "model", "similarity", "zeros")
+#: Beyond this, any fill is a guess: the user is told.
+LONG_GAP_S = 1.5
 
 
 @dataclass(frozen=True)
@@ -134,8 +136,13 @@ def _fill_one(x: np.ndarray, sr: int, gap: Gap, known: np.ndarray, match: Simila
     near = max(end - start, int(0.1 * sr))
     context = np.concatenate([x[start - min(left_known, near) : start], x[end : end + min(right_known, near)]])
     note = ""
-    if context.size == 0 or 10 * np.log10(np.mean(context**2) + 1e-30) < p.silence_db:
+    if context.size == 0:
+        return "zeros", np.zeros(end - start), "a gap has no audio on either side: filled with silence"
+    if 10 * np.log10(np.mean(context**2) + 1e-30) < p.silence_db:
         return "zeros", np.zeros(end - start), ""
+    if gap.length > LONG_GAP_S * sr:
+        note = (f"a gap of {gap.length / sr:.2f} s is longer than the ~1 s the methods are made for: "
+                "it is filled, but expect an audible patch")
     method = p.method
     long_gap = 1000 * gap.length / sr > p.janssen_max_ms
     if method == "auto":
@@ -148,7 +155,7 @@ def _fill_one(x: np.ndarray, sr: int, gap: Gap, known: np.ndarray, match: Simila
         else:
             method = "janssen"
     if method == "similarity" and match is None:
-        note = "no similar passage found for a gap; filled it with Janssen AR instead"
+        note = note or "no similar passage found for a gap; filled it with Janssen AR instead"
         method = "janssen"
     if method == "zeros":
         return "zeros", np.zeros(end - start), note
