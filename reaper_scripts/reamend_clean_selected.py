@@ -2,7 +2,7 @@
 # @version 0.1.0
 # @author reamend
 # @about
-#   Asks for a cleaning preset, then cleans the selected items (pauses, breaths, fillers) as the preset
+#   Asks for a cleaning preset, then cleans the selected items (long pauses, breaths, clicks, bumps) as the preset
 #   says: review markers, edits with ripple, or a rendered take.
 #   Standard library only; returns at once. Needs the reamend daemon ("reamend daemon").
 

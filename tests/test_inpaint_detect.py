@@ -71,3 +71,10 @@ def test_clicks_are_found_when_enabled() -> None:
     x[60001] -= 0.6
     found = detect_dropouts(x, SR, params=DetectParams(detect_clicks=True, detect_tape=False))
     assert any(g.kind == "click" and g.start <= 60000 < g.end for g in found)
+
+
+def test_clipping_and_square_waves_are_not_held_value_dropouts() -> None:
+    clipped = np.clip(3 * music_like(seed=7), -0.5, 0.5)
+    assert [g for g in detect_dropouts(clipped, SR, params=DetectParams(detect_tape=False))] == []
+    square = 0.3 * np.sign(np.sin(2 * np.pi * 110 * np.arange(2 * SR) / SR))
+    assert detect_dropouts(square, SR, params=DetectParams(detect_tape=False)) == []

@@ -9,6 +9,7 @@ import torch
 from models.inpaint.dataset import Clip
 from models.inpaint.metrics import lsd_db
 from models.inpaint.network import SpectralGapNet, interpolate_gaps
+from models.inpaint.similarity import find_similar
 from models.inpaint.spectral import SpectralParams, spectral_fill
 from models.inpaint.train import ExampleSampler, TrainConfig, gap_loss, log_magnitude
 from models.registry import read_manifest
@@ -46,7 +47,8 @@ def test_spectral_fill_is_continuous_and_spectrally_close() -> None:
     x = 0.2 * (np.sin(2 * np.pi * 330 * t) + 0.5 * np.sin(2 * np.pi * 990 * t))
     start, end = int(1.4 * sr), int(1.6 * sr)
     net = SpectralGapNet(hidden=16, dilations=(1,)).eval()
-    filled = spectral_fill(x, sr, start, end, model=net, params=SpectralParams(iterations=30))
+    match = find_similar(x, sr, start, end)
+    filled = spectral_fill(x, sr, start, end, model=net, match=match, params=SpectralParams(iterations=30))
     assert filled.shape == (end - start,) and np.all(np.isfinite(filled))
     estimate = x.copy()
     estimate[start:end] = filled
@@ -55,18 +57,21 @@ def test_spectral_fill_is_continuous_and_spectrally_close() -> None:
     assert lsd_db(x, estimate, sr, start, end) < 0.5 * lsd_db(x, zeroed, sr, start, end)
 
 
-def test_one_training_step_on_synthetic_clips() -> None:
+def test_one_training_step_with_similarity_copies() -> None:
     rng = np.random.default_rng(0)
-    clips = [Clip(name=f"c{i}", samples=(0.1 * rng.standard_normal(22050 * 4)).astype(np.float32), kind="music")
-             for i in range(2)]
+    bar = (0.1 * rng.standard_normal(22050)).astype(np.float32)
+    clips = [Clip(name=f"c{i}", samples=np.tile(bar, 5) * (i + 1), kind="music") for i in range(2)]
     config = TrainConfig(batch=2, frames=64, min_gap_s=0.05, max_gap_s=0.2)
-    sampler = ExampleSampler(clips, [], config)
-    audio, mask = sampler.batch(0)
-    assert audio.shape == (2, 63 * 256) and mask.shape == (2, 64)
-    assert torch.all(mask[:, :20] == 0) and torch.all(mask.sum(dim=1) >= 4)
-    net = SpectralGapNet(hidden=16, dilations=(1, 2))
-    target = log_magnitude(audio)
-    loss = gap_loss(net(target, mask), target, mask)
+    batch = ExampleSampler(clips, [], config).batch(0)
+    assert batch.audio.shape == batch.copy_audio.shape == (2, 63 * 256) and batch.mask.shape == (2, 64)
+    assert torch.all(batch.mask[:, :20] == 0) and torch.all(batch.mask.sum(dim=1) >= 4)
+    # The clips repeat every second: the copy found for each gap is the same music.
+    gate = batch.mask.unsqueeze(1) > 0
+    target = log_magnitude(batch.audio)
+    copy = log_magnitude(batch.copy_audio)
+    assert torch.all(batch.copy_score > 0.9) and (target - copy)[gate.expand_as(target)].abs().mean() < 0.5
+    net = SpectralGapNet(hidden=16, dilations=(1, 2), copy_input=True)
+    loss = gap_loss(net(target, batch.mask, copy, batch.copy_score), target, batch.mask)
     loss.backward()
     assert torch.isfinite(loss) and all(p.grad is not None for p in net.parameters())
 

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 BLOCK_S = 20.0
 CHUNK_FRAMES = 2000
 CONTEXT_FRAMES = 150
-BATCH_CHUNKS = 16
+BATCH_CHUNKS = 8
 #: Frames quieter than the speech level minus this are silence whatever the model says.
 SILENCE_BELOW_REF_DB = 45.0
 #: Absolute floor: digital silence or a disconnected mic.

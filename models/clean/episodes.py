@@ -23,6 +23,9 @@ SR = ANALYSIS_SR
 #: Label priority when sounds overlap inside one sample: the rarer, shorter sound wins.
 _PRIORITY = (PAUSE, SPEECH, BREATH, NOISE, BUMP, CLICK)
 _RANK = {cls: rank for rank, cls in enumerate(_PRIORITY)}
+#: A breath or noise frame quieter than the room tone times this is labelled a pause: a fading
+#: breath tail buried in room tone is not something a listener (or a detector) can hear.
+INAUDIBLE_RATIO = 0.7
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class _Timeline:
         self.room = np.zeros(n, dtype=np.float32)
         self.mech = np.zeros(n, dtype=np.float32)
         self.rank = np.zeros(n, dtype=np.int8)
+        self.soft_power = np.zeros(n, dtype=np.float32)  # breaths and noise, to judge audibility
 
     @property
     def n(self) -> int:
@@ -72,6 +76,8 @@ class _Timeline:
             return
         target = self.mech if mechanical else self.room
         target[at:end] += clip[: end - at]
+        if cls in (BREATH, NOISE):
+            self.soft_power[at:end] += clip[: end - at] ** 2
         self.label(at, end, cls)
 
     def label(self, start: int, end: int, cls: int) -> None:
@@ -175,13 +181,23 @@ def _record(tl: _Timeline, rng: np.random.Generator, *, speech_rms: float) -> Ep
     """Room, microphone, room tone and gain: the dry timeline as a recorder would hear it."""
     wet = sps.fftconvolve(tl.room, sounds.room_impulse(rng))[: tl.n].astype(np.float32)
     mixed = sounds.mic_colouring(rng, wet + tl.mech)
-    mixed += sounds.room_tone(rng, tl.n) * speech_rms * 10 ** (-rng.uniform(25, 65) / 20)
+    tone = sounds.room_tone(rng, tl.n)
+    tone_rms = speech_rms * 10 ** (-rng.uniform(25, 65) / 20)
+    mixed += tone * tone_rms
     level_dbfs = rng.uniform(-40, -10)
     mixed *= 10 ** (level_dbfs / 20) / speech_rms
     if rng.random() < 0.04:  # an overdriven recording
         mixed = np.clip(mixed * 10 ** (rng.uniform(6, 20) / 20), -1.0, 1.0)
     labels = frame_labels(tl.rank)
+    labels[(np.isin(labels, (BREATH, NOISE))) & (_frame_rms(tl.soft_power) < INAUDIBLE_RATIO * tone_rms)] = PAUSE
     return Episode(audio=np.clip(mixed, -1.0, 1.0).astype(np.float32), labels=labels)
+
+
+def _frame_rms(power: np.ndarray) -> np.ndarray:
+    count = frame_count(power.shape[0])
+    padded = np.zeros(count * HOP, dtype=np.float32)
+    padded[: power.shape[0]] = power
+    return np.sqrt(padded.reshape(count, HOP).mean(axis=1))
 
 
 def frame_labels(rank: np.ndarray) -> np.ndarray:

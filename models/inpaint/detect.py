@@ -80,11 +80,20 @@ def _shared_across_channels(gaps: list[Gap], channels: int) -> list[Gap]:
 
 
 def detect_digital(x: np.ndarray, sr: int, *, params: DetectParams, channel: int | None = None) -> list[Gap]:
-    """Runs of exact zeros or a held value, scored by how loud their surroundings are."""
+    """Runs of exact zeros or a held value, scored by how loud their surroundings are.
+
+    Not dropouts: runs at the file's peak value (clipping), and held values when
+    they are everywhere (more than 4 per second: square waves, hard-clipped or
+    8-bit material); those keep a low confidence.
+    """
     min_len = max(4, int(params.min_digital_ms * 1e-3 * sr))
     same = np.concatenate([[False], x[1:] == x[:-1]])
+    runs = _runs(same, min_len - 1)
+    peak = float(np.max(np.abs(x))) if len(x) else 0.0
+    held_runs = sum(1 for s, _ in runs if x[s] != 0)
+    held_is_texture = held_runs > 4 * len(x) / sr
     gaps = []
-    for start, end in _runs(same, min_len - 1):
+    for start, end in runs:
         start -= 1  # the run's first sample equals the previous one: it belongs to the run
         value = x[start]
         if start == 0 or end == len(x):
@@ -97,6 +106,8 @@ def detect_digital(x: np.ndarray, sr: int, *, params: DetectParams, channel: int
         confidence = _ramp(level_db, params.silence_db, params.silence_db + 20)
         if duration_ms > params.max_gap_ms:
             confidence *= 0.5
+        if kind == "held_value" and (held_is_texture or abs(value) >= 0.99 * peak):
+            confidence *= 0.3
         gaps.append(Gap(start=start, end=end, kind=kind, confidence=confidence, channel=channel))
     return gaps
 

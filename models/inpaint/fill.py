@@ -28,13 +28,11 @@ from models.inpaint.blend import blend_into_gap
 from models.inpaint.gaps import Gap
 from models.inpaint.similarity import SimilarityMatch, band_features, find_similar
 from models.inpaint.spectral import SpectralParams, spectral_fill
-from models.inpaint.stft import StftGrid
 from models.progress import CancelToken, ProgressFn, check_cancel, no_progress
 
 log = logging.getLogger(__name__)
 
 Method = Literal["auto", "janssen", "model", "similarity", "zeros"]
-METHODS: tuple[Method, ...] = ("auto", "janssen", "model", "similarity", "zeros")
 #: Beyond this, any fill is a guess: the user is told.
 LONG_GAP_S = 1.5
 
@@ -168,8 +166,7 @@ def _fill_one(x: np.ndarray, sr: int, gap: Gap, known: np.ndarray, match: Simila
         assert match is not None
         values = match.samples
     else:
-        init = match.samples if match is not None else None
-        values = spectral_fill(x, sr, start, end, model=model, known=known, init=init, params=p.spectral)
+        values = spectral_fill(x, sr, start, end, model=model, known=known, match=match, params=p.spectral)
     fade = int(p.fade_ms * 1e-3 * sr)
     if method != "janssen":
         values = blend_into_gap(x, start, end, values, fade=fade, left_known=left_known, right_known=right_known)
@@ -183,8 +180,3 @@ def _known_extent(known: np.ndarray, start: int, end: int, limit: int = 1 << 16)
     left_n = int(np.argmin(left)) if left.size and not left.all() else left.size
     right_n = int(np.argmin(right)) if right.size and not right.all() else right.size
     return left_n, right_n
-
-
-def frames_for_gap(sr: int, gap: Gap) -> tuple[int, int]:
-    """STFT frames a gap touches on the model grid (for reports and tests)."""
-    return StftGrid.for_rate(sr).frames_touching(gap.start, gap.end)

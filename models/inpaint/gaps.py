@@ -15,7 +15,6 @@ from typing import Any, Literal
 from models.errors import UserInputError
 
 GapKind = Literal["manual", "digital_zeros", "held_value", "tape", "click"]
-GAP_KINDS: tuple[GapKind, ...] = ("manual", "digital_zeros", "held_value", "tape", "click")
 
 
 @dataclass(frozen=True)
@@ -130,14 +129,3 @@ def merge_gaps(gaps: Iterable[Gap], *, min_separation: int = 0) -> list[Gap]:
         else:
             bucket.append(gap)
     return sorted((g for bucket in by_channel.values() for g in bucket), key=lambda g: (g.start, g.channel or 0))
-
-
-def gap_mask(frames: int, gaps: Iterable[Gap], *, channel: int | None = None) -> Any:
-    """Boolean ``(frames,)`` mask, True where samples are missing on ``channel``."""
-    import numpy as np
-
-    mask = np.zeros(frames, dtype=bool)
-    for gap in gaps:
-        if gap.channel is None or channel is None or gap.channel == channel:
-            mask[gap.start:gap.end] = True
-    return mask

@@ -37,21 +37,32 @@ class _Block(nn.Module):
 
 @register_arch("inpaint.SpectralGapNet")
 class SpectralGapNet(nn.Module):
-    """``(batch, bins, frames)`` log magnitudes + ``(batch, frames)`` gap mask → log magnitudes."""
+    """``(batch, bins, frames)`` log magnitudes + ``(batch, frames)`` gap mask → log magnitudes.
+
+    With ``copy_input``, the network also sees the log magnitudes of the best
+    similarity copy (the passage elsewhere in the recording whose surroundings
+    match the gap's) and how well it matched, and learns when to trust it:
+    music repeats itself, and the recording at hand knows its own timbre better
+    than any training set.
+    """
 
     def __init__(self, bins: int = MODEL_BINS, hidden: int = 160,
-                 dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)) -> None:
+                 dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64), copy_input: bool = False) -> None:
         super().__init__()
         self.bins = bins
-        self.inp = nn.Conv1d(bins + 1, hidden, 1)
+        self.copy_input = copy_input
+        self.inp = nn.Conv1d(bins * (2 if copy_input else 1) + (2 if copy_input else 1), hidden, 1)
         self.blocks = nn.Sequential(*[_Block(hidden, d) for d in dilations])
         self.out = nn.Conv1d(hidden, bins, 1)
         # Start as the interpolation baseline: the correction is learned from zero.
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)  # type: ignore[arg-type]
 
-    def forward(self, log_mag: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """``log_mag`` (B, F, T) with anything in the gap; ``mask`` (B, T), 1 = missing. Returns (B, F, T).
+    def forward(self, log_mag: torch.Tensor, mask: torch.Tensor, copy_log_mag: torch.Tensor | None = None,
+                copy_score: torch.Tensor | None = None) -> torch.Tensor:
+        """``log_mag`` (B, F, T) with anything in the gap; ``mask`` (B, T), 1 = missing;
+        ``copy_log_mag`` (B, F, T) the similarity copy (read in the gap only) and ``copy_score``
+        (B,) its match score, 0 when there is none. Returns (B, F, T).
 
         Known frames are passed through unchanged; only masked frames are predicted.
         """
@@ -59,8 +70,13 @@ class SpectralGapNet(nn.Module):
         baseline = interpolate_gaps(log_mag, mask)
         known = (1.0 - gate) * log_mag
         level = known.sum(dim=(1, 2), keepdim=True) / ((1.0 - gate).sum(dim=2, keepdim=True) * self.bins + 1e-6)
-        features = torch.cat([baseline - level, gate], dim=1)
-        delta = self.out(self.blocks(self.inp(features)))
+        parts = [baseline - level, gate]
+        if self.copy_input:
+            if copy_log_mag is None or copy_score is None:
+                copy_log_mag = baseline
+                copy_score = torch.zeros(log_mag.shape[0], dtype=log_mag.dtype, device=log_mag.device)
+            parts += [gate * (copy_log_mag - level), gate * copy_score.view(-1, 1, 1)]
+        delta = self.out(self.blocks(self.inp(torch.cat(parts, dim=1))))
         return baseline + gate * delta
 
 

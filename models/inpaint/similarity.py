@@ -100,6 +100,16 @@ def find_similar(
     return SimilarityMatch(samples=samples, source_start=source_start, score=float(score[best]), gain=gain)
 
 
+def aligned_copy(x: np.ndarray, start: int, length: int, shift: int, gain: float) -> np.ndarray:
+    """``x[start + shift : start + shift + length] * gain``, zero-padded past the signal's ends."""
+    out = np.zeros(length)
+    lo, hi = start + shift, start + shift + length
+    a, b = max(lo, 0), min(hi, len(x))
+    if b > a:
+        out[a - lo : b - lo] = x[a:b] * gain
+    return out
+
+
 def _unknown_frames(known: np.ndarray, grid: StftGrid, n_frames: int) -> np.ndarray:
     bad = np.zeros(n_frames, dtype=bool)
     missing = np.flatnonzero(~known)
@@ -114,27 +124,30 @@ def _unknown_frames(known: np.ndarray, grid: StftGrid, n_frames: int) -> np.ndar
 
 
 def _edge_alignment(x: np.ndarray, start: int, end: int, shift: int, width: int, search: int) -> int:
-    """Sample offset (within ±``search``) that best lines the copy's edges up with the real ones."""
+    """Sample offset (within ±``search``) that best lines the copy's edges up with the real ones.
+
+    Normalized cross-correlation of the ``width`` samples before and after the gap
+    with every candidate lag, at full resolution (noise-like signals correlate
+    over a single sample).
+    """
     width = max(16, width)
-    best_lag, best_value = 0, -np.inf
+    gap = end - start
     left_ref = x[max(0, start - width) : start]
     right_ref = x[end : end + width]
-    for lag in range(-search, search + 1, max(1, search // 64)):
-        s = start + shift + lag
-        if s - len(left_ref) < 0 or s + (end - start) + len(right_ref) > len(x):
+    lags = np.arange(-search, search + 1)
+    total = np.zeros(len(lags))
+    for ref, offset in ((left_ref, -len(left_ref)), (right_ref, gap)):
+        if len(ref) == 0:
             continue
-        left = x[s - len(left_ref) : s]
-        right = x[s + end - start : s + end - start + len(right_ref)]
-        value = _ncc(left_ref, left) + _ncc(right_ref, right)
-        if value > best_value:
-            best_lag, best_value = lag, value
-    return best_lag
-
-
-def _ncc(a: np.ndarray, b: np.ndarray) -> float:
-    if len(a) == 0 or len(a) != len(b):
-        return 0.0
-    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
+        lo = start + shift + offset - search
+        hi = lo + len(ref) + 2 * search
+        if lo < 0 or hi > len(x):
+            return 0
+        region = x[lo:hi]
+        dots = np.correlate(region, ref, mode="valid")
+        energy = np.convolve(region**2, np.ones(len(ref)), mode="valid")
+        total += dots / (np.sqrt(np.maximum(energy, 1e-20)) * (np.linalg.norm(ref) + 1e-12))
+    return int(lags[int(np.argmax(total))])
 
 
 def _level_match(x: np.ndarray, start: int, end: int, source_start: int, width: int) -> float:

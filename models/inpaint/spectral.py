@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from models.inpaint.similarity import SimilarityMatch, aligned_copy
 from models.inpaint.stft import MODEL_BINS, REFERENCE_N_FFT, StftGrid, istft, stft
 
 
@@ -28,7 +29,8 @@ class SpectralParams:
     seed: int = 0
 
 
-def predict_log_magnitude(model: Any, log_mag: np.ndarray, frame_mask: np.ndarray) -> np.ndarray:
+def predict_log_magnitude(model: Any, log_mag: np.ndarray, frame_mask: np.ndarray,
+                          copy_log_mag: np.ndarray | None = None, copy_score: float = 0.0) -> np.ndarray:
     """Run the network on ``(bins, frames)`` log magnitudes (reference grid); returns the same shape.
 
     One thread: for a few hundred frames the work is ~20 ms, and on a busy
@@ -42,7 +44,11 @@ def predict_log_magnitude(model: Any, log_mag: np.ndarray, frame_mask: np.ndarra
         with torch.inference_mode():
             inp = torch.from_numpy(log_mag[None].astype(np.float32))
             mask = torch.from_numpy(frame_mask[None].astype(np.float32))
-            out = model(inp, mask)
+            if getattr(model, "copy_input", False) and copy_log_mag is not None:
+                copy = torch.from_numpy(copy_log_mag[None].astype(np.float32))
+                out = model(inp, mask, copy, torch.tensor([copy_score], dtype=torch.float32))
+            else:
+                out = model(inp, mask)
     finally:
         torch.set_num_threads(threads)
     return np.asarray(out[0].numpy(), dtype=np.float64)
@@ -56,10 +62,14 @@ def spectral_fill(
     *,
     model: Any,
     known: np.ndarray | None = None,
-    init: np.ndarray | None = None,
+    match: SimilarityMatch | None = None,
     params: SpectralParams | None = None,
 ) -> np.ndarray:
-    """Samples for ``x[start:end]`` (1-D ``x``) from the model's magnitudes and reconstructed phase."""
+    """Samples for ``x[start:end]`` (1-D ``x``) from the model's magnitudes and reconstructed phase.
+
+    ``match`` (the best similarity copy) is shown to a model trained with copies and
+    starts the phase reconstruction.
+    """
     from models.inpaint.network import LOG_FLOOR, interpolate_gaps
 
     p = params or SpectralParams()
@@ -74,10 +84,12 @@ def spectral_fill(
     frame_mask = _frames_with_missing(seg_known, grid, spec.shape[0])
     scale = REFERENCE_N_FFT / grid.n_fft  # magnitudes on the reference grid's level
     log_mag = np.log(np.abs(spec) * scale + LOG_FLOOR).T  # (bins, frames)
-    model_in = np.full((MODEL_BINS, log_mag.shape[1]), np.log(LOG_FLOOR))
-    shared = min(MODEL_BINS, log_mag.shape[0])
-    model_in[:shared] = log_mag[:shared]
-    predicted = predict_log_magnitude(model, model_in, frame_mask)
+    copy_in = None
+    if match is not None:
+        copy_signal = aligned_copy(np.asarray(x, dtype=np.float64), lo, hi - lo, match.source_start - start, match.gain)
+        copy_in = _model_bins(np.log(np.abs(stft(copy_signal, grid)) * scale + LOG_FLOOR).T)
+    predicted = predict_log_magnitude(model, _model_bins(log_mag), frame_mask, copy_in,
+                                      max(match.score, 0.0) if match is not None else 0.0)
     if log_mag.shape[0] > MODEL_BINS:
         import torch
 
@@ -87,10 +99,20 @@ def spectral_fill(
     else:
         full = predicted[: log_mag.shape[0]]
     magnitude = np.maximum(np.exp(full) - LOG_FLOOR, 0.0).T / scale  # (frames, bins)
-    start_value = None if init is None else np.asarray(init, dtype=np.float64)
+    start_value = None if match is None else np.asarray(match.samples, dtype=np.float64)
     filled = _reconstruct_phase(seg, seg_known, magnitude, frame_mask, grid, start - lo, end - lo,
                                 init=start_value, params=p)
     return filled[start - lo : end - lo]
+
+
+def _model_bins(log_mag: np.ndarray) -> np.ndarray:
+    """The model's 513 bins (0-11 kHz at ~21.5 Hz); rates under 22.05 kHz are padded with the floor."""
+    from models.inpaint.network import LOG_FLOOR
+
+    out = np.full((MODEL_BINS, log_mag.shape[1]), np.log(LOG_FLOOR))
+    shared = min(MODEL_BINS, log_mag.shape[0])
+    out[:shared] = log_mag[:shared]
+    return out
 
 
 def _frames_with_missing(known: np.ndarray, grid: StftGrid, n_frames: int) -> np.ndarray:

@@ -31,7 +31,7 @@ HOP = REFERENCE_N_FFT // 4
 
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int = 3_000
+    steps: int = 4_000
     batch: int = 12
     frames: int = 256
     lr: float = 1e-3
@@ -43,6 +43,10 @@ class TrainConfig:
     checkpoint_every_s: float = 180.0
     seed: int = 0
     hidden: int = 160
+    copy_input: bool = True
+    #: Random spectral tilt (natural-log magnitude per e-fold of frequency): the model must not
+    #: learn one soundfont's timbre.
+    tilt_augment: float = 0.5
 
 
 def log_magnitude(audio: Any) -> Any:
@@ -56,6 +60,17 @@ def log_magnitude(audio: Any) -> Any:
     return torch.log(spec.abs() + LOG_FLOOR)
 
 
+@dataclass(frozen=True)
+class Batch:
+    """``audio`` (B, samples), ``mask`` (B, frames) 1 = missing, ``copy_audio`` (B, samples): the
+    best similarity copy aligned so its passage sits where the gap is, ``copy_score`` (B,), 0 = none."""
+
+    audio: Any
+    mask: Any
+    copy_audio: Any
+    copy_score: Any
+
+
 class ExampleSampler:
     """Random excerpts with one gap each; deterministic for a given seed and step."""
 
@@ -63,30 +78,66 @@ class ExampleSampler:
         self.music = [c for c in music if len(c.samples) > config.frames * HOP]
         self.speech = [c for c in speech if len(c.samples) > config.frames * HOP]
         self.config = config
+        self._features: dict[str, Any] = {}
 
-    def batch(self, step: int, *, seed_offset: int = 0) -> tuple[Any, Any]:
+    def batch(self, step: int, *, seed_offset: int = 0) -> Batch:
         import torch
 
         cfg = self.config
         rng = np.random.default_rng([cfg.seed + seed_offset, step])
         length = (cfg.frames - 1) * HOP
         audio = np.zeros((cfg.batch, length), dtype=np.float32)
+        copy_audio = np.zeros((cfg.batch, length), dtype=np.float32)
+        copy_score = np.zeros(cfg.batch, dtype=np.float32)
         mask = np.zeros((cfg.batch, cfg.frames), dtype=np.float32)
         for row in range(cfg.batch):
             pool = self.speech if (self.speech and rng.random() < cfg.speech_share) else self.music
-            clip = pool[int(rng.integers(len(pool)))].samples
+            clip = pool[int(rng.integers(len(pool)))]
+            samples = clip.samples
             for _ in range(8):  # avoid silent excerpts: they teach nothing
-                start = int(rng.integers(0, len(clip) - length))
-                excerpt = clip[start : start + length]
+                start = int(rng.integers(0, len(samples) - length))
+                excerpt = samples[start : start + length]
                 if np.sqrt(np.mean(excerpt**2)) > 1e-3:
                     break
-            audio[row] = excerpt * np.float32(10 ** (rng.uniform(-15, 6) / 20))
+            gain = np.float32(10 ** (rng.uniform(-15, 6) / 20))
+            audio[row] = excerpt * gain
             gap_s = float(np.exp(rng.uniform(np.log(cfg.min_gap_s), np.log(cfg.max_gap_s))))
             gap_frames = round(gap_s * REFERENCE_SR / HOP) + 4  # + frames the window edges touch
             gap_frames = min(gap_frames, cfg.frames - 40)
             first = int(rng.integers(20, cfg.frames - 20 - gap_frames + 1))
             mask[row, first : first + gap_frames] = 1.0
-        return torch.from_numpy(audio), torch.from_numpy(mask)
+            if cfg.copy_input:
+                copy_audio[row], copy_score[row] = self._copy_for(clip, start, first, gap_frames, length)
+                copy_audio[row] *= gain
+        return Batch(audio=torch.from_numpy(audio), mask=torch.from_numpy(mask),
+                     copy_audio=torch.from_numpy(copy_audio), copy_score=torch.from_numpy(copy_score))
+
+    def _copy_for(self, clip: Clip, start: int, first: int, gap_frames: int, length: int) -> tuple[np.ndarray, float]:
+        """The similarity copy for the gap, found exactly as at inference (the gap's samples unknown)."""
+        from models.inpaint.similarity import aligned_copy, band_features, find_similar
+
+        x = clip.samples.astype(np.float64)
+        if clip.name not in self._features:
+            self._features[clip.name] = band_features(x, REFERENCE_SR)
+        # Frames first..first+gap_frames cover these samples (minus the 2 frames each window edge touches).
+        g0 = start + (first + 2) * HOP
+        g1 = max(g0 + HOP, start + (first + gap_frames - 2) * HOP)
+        known = np.ones(len(x), dtype=bool)
+        known[g0:g1] = False
+        match = find_similar(x, REFERENCE_SR, g0, g1, known=known, features=self._features[clip.name])
+        if match is None:
+            return np.zeros(length, dtype=np.float32), 0.0
+        shift = match.source_start - g0
+        return aligned_copy(x, start, length, shift, match.gain).astype(np.float32), float(max(match.score, 0.0))
+
+
+def tilt(log_mag: Any, amount: Any) -> Any:
+    """Add ``amount[b] * ln(f / 1 kHz)`` to every bin: a random EQ slope per example."""
+    import torch
+
+    freqs = torch.arange(log_mag.shape[1], dtype=log_mag.dtype) * (REFERENCE_SR / REFERENCE_N_FFT)
+    slope = torch.log(freqs.clamp(min=50.0) / 1000.0)
+    return log_mag + amount.view(-1, 1, 1) * slope.view(1, -1, 1)
 
 
 def gap_loss(prediction: Any, target: Any, mask: Any) -> Any:
@@ -113,7 +164,7 @@ def train(
     torch.set_num_threads(1)
     sink = progress or no_progress
     torch.manual_seed(config.seed)
-    model = SpectralGapNet(hidden=config.hidden)
+    model = SpectralGapNet(hidden=config.hidden, copy_input=config.copy_input)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
     step = 0
     history: list[float] = []
@@ -134,10 +185,13 @@ def train(
     running = 0.0
     model.train()
     while step < config.steps:
-        audio, mask = sampler.batch(step)
-        target = log_magnitude(audio)
-        prediction = model(target, mask)
-        loss = gap_loss(prediction, target, mask)
+        batch = sampler.batch(step)
+        amount = torch.from_numpy(np.random.default_rng([config.seed, step, 1]).uniform(
+            -config.tilt_augment, config.tilt_augment, config.batch).astype(np.float32))
+        target = tilt(log_magnitude(batch.audio), amount)
+        copy = tilt(log_magnitude(batch.copy_audio), amount) if config.copy_input else None
+        prediction = model(target, batch.mask, copy, batch.copy_score if config.copy_input else None)
+        loss = gap_loss(prediction, target, batch.mask)
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -157,14 +211,16 @@ def train(
         if out_of_time:
             break
     target_file = weights_out or WEIGHTS_DIR / f"{MODEL_NAME}.pt"
-    export_weights(model, config, target_file, step=step)
+    export_weights(model, config, target_file, step=step, register=weights_out is None)
     return {"step": step, "loss": running, "weights": str(target_file)}
 
 
-def export_weights(model: Any, config: TrainConfig, path: Path, *, step: int) -> None:
-    """Save the model in the registry's checkpoint format and record its digest."""
-    save_checkpoint(path, ARCH, {"hidden": config.hidden}, model.state_dict(), trained_steps=step)
-    update_manifest(MODEL_NAME, path, extra={"arch": ARCH, "trained_steps": step})
+def export_weights(model: Any, config: TrainConfig, path: Path, *, step: int, register: bool = True) -> None:
+    """Save the model in the registry's checkpoint format and (``register``) record its digest."""
+    save_checkpoint(path, ARCH, {"hidden": config.hidden, "copy_input": config.copy_input}, model.state_dict(),
+                    trained_steps=step)
+    if register:
+        update_manifest(MODEL_NAME, path, extra={"arch": ARCH, "trained_steps": step})
 
 
 def _save_training_state(path: Path, model: Any, optimizer: Any, step: int, history: list[float],

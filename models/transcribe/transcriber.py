@@ -53,12 +53,10 @@ def load_mono_16k(path: Path, *, block_s: float = 30.0) -> tuple[np.ndarray, Aud
     stream = soxr.ResampleStream(info.sample_rate, SAMPLE_RATE, 1, dtype="float32")
     pieces: list[np.ndarray] = []
     block_frames = max(1, int(block_s * info.sample_rate))
-    blocks = list(range(0, max(info.frames, 1), block_frames))
-    for index, (_, block) in enumerate(iter_blocks(path, block_frames)):
-        mono = block.mean(axis=1, dtype=np.float32)
-        pieces.append(stream.resample_chunk(mono, last=index == len(blocks) - 1))
+    for _, block in iter_blocks(path, block_frames):
+        pieces.append(stream.resample_chunk(block.mean(axis=1, dtype=np.float32)))
     pieces.append(stream.resample_chunk(np.zeros(0, np.float32), last=True))
-    audio = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+    audio = np.concatenate(pieces)
     return audio.astype(np.float32, copy=False), info
 
 
