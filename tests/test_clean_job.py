@@ -107,6 +107,7 @@ def test_silence_only_is_left_alone(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert code == 0
     payload = json.loads(capsys.readouterr().out)
     assert any("no speech detected" in m for m in payload["messages"])
+    assert payload["summary"]["headline"] == "removed 0.0 s of 5.0 s: nothing to edit"
     edits = load_edits(tmp_path / "out" / "silence.edits.json")
     assert edits.cuts == ()
     assert sf.info(str(tmp_path / "out" / "silence.cleaned.wav")).frames == 48000 * 5

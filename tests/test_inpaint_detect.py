@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from models.inpaint.detect import DetectParams, detect_dropouts
 from models.inpaint.gaps import Gap
@@ -78,3 +79,20 @@ def test_clipping_and_square_waves_are_not_held_value_dropouts() -> None:
     assert [g for g in detect_dropouts(clipped, SR, params=DetectParams(detect_tape=False))] == []
     square = 0.3 * np.sign(np.sin(2 * np.pi * 110 * np.arange(2 * SR) / SR))
     assert detect_dropouts(square, SR, params=DetectParams(detect_tape=False)) == []
+
+
+def test_detection_scoring_and_bench_tables() -> None:
+    from models.inpaint.bench import BenchResult, DetectionRow, MethodScore, SpeedResult, markdown_tables
+
+    truth = [Gap(100, 200), Gap(1000, 1100), Gap(5000, 5010)]
+    found = [Gap(120, 210), Gap(1090, 1300), Gap(7000, 7100)]
+    score = score_detection(truth, found)
+    assert (score.true_positives, score.false_positives, score.false_negatives) == (1, 2, 2)
+    assert score.precision == pytest.approx(1 / 3) and score.recall == pytest.approx(1 / 3)
+    result = BenchResult(
+        methods=(MethodScore("music", 100, "janssen", 8, 2.5, 2.47, 4.69, "ViSQOL MOS", 0.4),),
+        detection=(DetectionRow("music", "tape", "vhs-piano", score),),
+        speed=(SpeedResult(channels=2, sr=44100, gap_s=0.5, clip_s=10.0, seconds=0.6, method="model"),))
+    text = markdown_tables(result)
+    assert "| 100 ms | - | 2.5 / 2.47 / 4.69 / 400 | - | - |" in text
+    assert "| music | tape | vhs-piano | 0.333 | 0.333 | 0.333 | 1 / 2 / 2 |" in text

@@ -134,3 +134,17 @@ def test_builtin_inpaint_presets_validate() -> None:
         if preset.job == "inpaint":
             names.add(preset.name)
     assert {"vhs-piano", "dropouts-digital", "manual-gap"} <= names
+
+
+def test_lossy_input_becomes_exact_float_wav(tmp_path: Path) -> None:
+    source = tmp_path / "take.ogg"
+    sf.write(source, chord(seconds=2.0, channels=1), SR, format="OGG", subtype="VORBIS")
+    gaps = [{"start_s": 1, "end_s": 1.02}]
+    outcome = run_job(JobSpec(kind="inpaint", inputs=(source,), out_dir=tmp_path, options={"gaps": gaps}), JobContext())
+    (audio,) = outcome.paths("audio")
+    assert audio.name == "take.inpainted.wav" and sf.info(audio).subtype == "FLOAT"
+    decoded, _ = sf.read(source, dtype="float32")
+    result, _ = sf.read(audio, dtype="float32")
+    outside = np.ones(len(decoded), dtype=bool)
+    outside[SR : round(1.02 * SR)] = False
+    assert np.array_equal(decoded[outside], result[outside]) and "lossy" in " ".join(outcome.messages)

@@ -90,3 +90,17 @@ def test_shipped_weights_load_and_beat_the_prior_on_a_chord() -> None:
     estimate = x.copy()
     estimate[start:end] = filled
     assert lsd_db(x, estimate, sr, start, end) < 6.0
+
+
+def test_resumable_state_is_compact_and_loads_back_as_float32() -> None:
+    from models.inpaint.train import compact_optimizer_state
+
+    net = SpectralGapNet(hidden=16, dilations=(1,))
+    optimizer = torch.optim.AdamW(net.parameters())
+    net(torch.randn(1, 513, 20), torch.ones(1, 20)).sum().backward()
+    optimizer.step()
+    compact = compact_optimizer_state(optimizer.state_dict())
+    assert compact["state"][0]["exp_avg"].dtype == torch.bfloat16
+    restored = torch.optim.AdamW(net.parameters())
+    restored.load_state_dict(compact)
+    assert restored.state_dict()["state"][0]["exp_avg_sq"].dtype == torch.float32

@@ -120,10 +120,18 @@ def _cold_speed(path: Path, threads: int) -> float:
     return round(audio_info(path).duration_s / elapsed, 1)
 
 
+def _bp_scores(truths: list[np.ndarray], records: list[dict[str, Any]], setting: str, *,
+               full: bool) -> dict[str, float]:
+    from models.transcribe.evaluate import mean_scores, score
+
+    return mean_scores([
+        score(truth, np.array(record["notes"][setting], dtype=float).reshape(-1, 4), onset_only=not full)
+        for truth, record in zip(truths, records, strict=True)])
+
+
 def _score_basic_pitch(pieces: list[Any], conditions: tuple[str, ...], args: argparse.Namespace,
                        results: dict[str, Any]) -> dict[str, Any]:
     from models.transcribe import dataset
-    from models.transcribe.evaluate import mean_scores, score
 
     out_dir = args.cache_dir / "basic-pitch"
     files = [piece.audio[c] for piece in pieces for c in conditions]
@@ -138,15 +146,16 @@ def _score_basic_pitch(pieces: list[Any], conditions: tuple[str, ...], args: arg
         truths = [dataset.read_truth(piece.notes) for piece in pieces]
         bp_audio += sum(r["duration_s"] for r in records)
         bp_compute += sum(r["inference_s"] for r in records)
-        by_setting = {}
-        for setting in records[0]["notes"]:
-            by_setting[setting] = mean_scores([
-                score(truth, np.array(record["notes"][setting], dtype=float).reshape(-1, 4))
-                for truth, record in zip(truths, records, strict=True)])
-        best = max(by_setting, key=lambda name: by_setting[name]["onset_f1"])
+        # Best-tuned = the setting with the highest mean onset F1 on these very pieces: an
+        # oracle choice that favours basic-pitch, so a margin over it is conservative.
+        onset_f1 = {setting: _bp_scores(truths, records, setting, full=False)["onset_f1"]
+                    for setting in records[0]["notes"]}
+        best = max(onset_f1, key=lambda name: onset_f1[name])
         default = BASIC_PITCH_DEFAULT
-        systems["basic-pitch (default)"][condition] = {**by_setting[default], "setting": default}
-        systems["basic-pitch (best-tuned)"][condition] = {**by_setting[best], "setting": best}
+        systems["basic-pitch (default)"][condition] = {**_bp_scores(truths, records, default, full=True),
+                                                       "setting": default}
+        systems["basic-pitch (best-tuned)"][condition] = {**_bp_scores(truths, records, best, full=True),
+                                                          "setting": best}
     results["speed"]["basic_pitch_warm_x_realtime"] = round(bp_audio / bp_compute, 1) if bp_compute else None
     return systems
 

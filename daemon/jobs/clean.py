@@ -49,9 +49,22 @@ def _check_inputs(inputs: tuple[Path, ...]) -> None:
                              "rename them or run them separately")
 
 
+_VERBS = {"shorten": "shortened", "attenuate": "attenuated", "cut": "cut", "repair": "repaired"}
+
+
+def headline(edits: EditList) -> str:
+    """One line a person reads first: time removed and what was done, most frequent first."""
+    done = Counter((e.label, e.action) for e in edits.events if e.action != "keep")
+    parts = [f"{count} {label}{'s' if count > 1 else ''} {_VERBS[action]}"
+             for (label, action), count in done.most_common()]
+    return (f"removed {edits.removed_s:.1f} s of {edits.duration_s:.1f} s"
+            + (f": {', '.join(parts)}" if parts else ": nothing to edit"))
+
+
 def _summary(edits: EditList) -> dict[str, Any]:
     counts = Counter(f"{e.label} {e.action}" for e in edits.events)
-    return {"duration_s": round(edits.duration_s, 3), "cleaned_duration_s": round(edits.cleaned_duration_s, 3),
+    return {"headline": headline(edits), "duration_s": round(edits.duration_s, 3),
+            "cleaned_duration_s": round(edits.cleaned_duration_s, 3),
             "removed_s": round(edits.removed_s, 3), "cuts": len(edits.cuts),
             **{f"events: {key}": value for key, value in sorted(counts.items())}}
 

@@ -5,7 +5,8 @@ channels, length and sample format; integer PCM is read as integers and only
 the gap samples are replaced, so the file is bit-identical outside the gaps),
 ``<stem>.gaps.json`` (role ``gaps``) and, with ``report``, ``<stem>.inpaint.png``.
 Lossy inputs (MP3, Ogg) cannot be re-encoded bit-identically, so they are
-written as FLAC of the decoded samples instead, with a message saying so.
+written as 32-bit float WAV of the decoded samples instead (exact outside the
+gaps), with a message saying so.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def _run_one(source: Path, spec: JobSpec, settings: PresetSettings, ctx: JobCont
     out_audio = _output_path(source, spec, lossy=is_lossy(info.format))
     output_format_for(out_audio)  # unsupported extensions fail here, before any work
     if is_lossy(info.format):
-        notes.append(f"{info.format} is lossy: wrote FLAC so the samples outside the gaps stay exact")
+        notes.append(f"{info.format} is lossy: wrote float WAV so the decoded samples outside the gaps stay exact")
     original, as_float, int_bits = _read_exact(source, info.subtype)
     progress(0.05, "read audio")
     gaps: list[Gap] = []
@@ -106,7 +107,7 @@ def _run_one(source: Path, spec: JobSpec, settings: PresetSettings, ctx: JobCont
     if settings.fill:
         from models.audio_io import write_audio
 
-        subtype = None if is_lossy(info.format) else info.subtype
+        subtype = "FLOAT" if is_lossy(info.format) else info.subtype
         write_audio(out_audio, result_samples, info.sample_rate, subtype=subtype, inputs=[source])
         outputs.append(OutputFile("audio", out_audio, source))
     gaps_path = out_audio.parent / f"{source.stem}.gaps.json"
@@ -132,7 +133,7 @@ def _output_path(source: Path, spec: JobSpec, *, lossy: bool) -> Path:
     out_file = spec.options.get("out_file")
     if out_file:
         return Path(out_file)
-    suffix = ".flac" if lossy else source.suffix
+    suffix = ".wav" if lossy else source.suffix
     return spec.out_dir / f"{source.stem}.inpainted{suffix}"
 
 

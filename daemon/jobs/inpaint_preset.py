@@ -26,6 +26,6 @@ class PresetSettings(BaseModel):
     method: Literal["auto", "janssen", "model", "similarity", "zeros"] = Field(
         default="auto", description="fill method; auto chooses by gap length")
     janssen_max_ms: float = Field(default=60.0, ge=0.0, le=1000.0, description="gaps up to this use Janssen AR")
-    fade_ms: float = Field(default=4.0, ge=0.0, le=50.0, description="crossfade inside each gap border")
+    fade_ms: float = Field(default=25.0, ge=0.0, le=100.0, description="crossfade inside each gap border")
     context_s: float = Field(default=2.0, gt=0.0, le=10.0, description="context the model sees on each side")
     phase_iterations: int = Field(default=80, ge=1, le=1000, description="phase reconstruction iterations")

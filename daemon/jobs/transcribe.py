@@ -81,8 +81,10 @@ def _run_one(source: Path, spec: JobSpec, settings: PresetSettings, ctx: JobCont
     audio, info = load_mono_16k(source)
     progress(0.05, "read audio")
     want_report = bool(spec.options.get("report"))
+    transcribe_started = time.perf_counter()
     result = transcribe(audio, SAMPLE_RATE, model=model, settings=decode_settings(settings),
                         keep_posteriors=want_report, progress=scaled(progress, 0.05, 0.85), cancel=ctx.cancel)
+    transcribe_s = time.perf_counter() - transcribe_started
     notes = [n for n in result.notes if n.velocity >= settings.min_velocity]
     messages = input_messages(info.sample_rate, info.channels) + list(result.messages)
     duration_s = info.duration_s
@@ -113,7 +115,7 @@ def _run_one(source: Path, spec: JobSpec, settings: PresetSettings, ctx: JobCont
                "duration_s": round(duration_s, 3), "tempo_bpm": round(tempo, 1),
                "pitch_range": [min(n.pitch for n in notes), max(n.pitch for n in notes)] if notes else [],
                "elapsed_s": round(elapsed, 3),
-               "speed_x_realtime": round(duration_s / elapsed, 1) if elapsed > 0 else None}
+               "transcribe_x_realtime": round(duration_s / transcribe_s, 1) if transcribe_s > 0 else None}
     return outputs, summary, messages
 
 

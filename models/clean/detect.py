@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import soxr
 
-from models.audio_io import audio_info, iter_blocks, to_mono
+from models.audio_io import audio_info, iter_blocks
 from models.clean.features import N_FFT, N_MELS, RawFrames, normalise, raw_frames, reference_level_db
 from models.clean.labels import ANALYSIS_SR, BREATH, HOP, NOISE, NUM_CLASSES, PAUSE, SPEECH
 from models.progress import CancelToken, ProgressFn, check_cancel, no_progress
@@ -120,12 +120,22 @@ class _StreamingFrames:
                          crest_db=np.concatenate([p.crest_db for p in parts]))
 
 
+def _mixdown(block: np.ndarray) -> np.ndarray:
+    """Channel average as float32; column adds are ~10x faster than ``mean(axis=1)`` on (n, 2) data."""
+    mono = block[:, 0].astype(np.float32)
+    for channel in range(1, block.shape[1]):
+        mono += block[:, channel]
+    if block.shape[1] > 1:
+        mono *= np.float32(1.0 / block.shape[1])
+    return mono
+
+
 def _mono_16k_blocks(path: Path, sample_rate: int, cancel: CancelToken | None) -> Iterator[np.ndarray]:
     resampler = soxr.ResampleStream(sample_rate, ANALYSIS_SR, 1, dtype="float32", quality="HQ")
     block_frames = int(BLOCK_S * sample_rate)
     for _, block in iter_blocks(path, block_frames):
         check_cancel(cancel)
-        yield resampler.resample_chunk(to_mono(block).astype(np.float32))
+        yield resampler.resample_chunk(_mixdown(block))
     yield resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 from scipy.linalg import solve_toeplitz
+from scipy.signal import lfilter, lfiltic
 
 from models.audio_io import AudioWriter, audio_info
 from models.clean.edits import EditList
@@ -128,13 +129,11 @@ def _ar_coefficients(context: np.ndarray, order: int) -> np.ndarray:
 
 
 def _predict(context: np.ndarray, coefficients: np.ndarray, count: int) -> np.ndarray:
-    history = list(context[-coefficients.shape[0]:][::-1])
-    out = np.empty(count)
-    for index in range(count):
-        value = float(np.dot(coefficients, history[: coefficients.shape[0]]))
-        out[index] = value
-        history.insert(0, value)
-    return out
+    """Continue ``context`` by ``count`` samples: the AR model run as an all-pole filter on silence."""
+    denominator = np.concatenate([[1.0], -coefficients])
+    state = lfiltic([1.0], denominator, context[::-1][: coefficients.shape[0]])
+    out, _ = lfilter([1.0], denominator, np.zeros(count), zi=state)
+    return np.asarray(out)
 
 
 def interpolate_gap(left: np.ndarray, right: np.ndarray, count: int, *, order: int = AR_ORDER) -> np.ndarray:

@@ -44,7 +44,11 @@ class FillParams:
     #: With a model, a similarity copy still wins when its surroundings match this well
     #: (cosine of log-band context spectra): true repetition beats any prediction.
     copy_over_model_score: float = 0.99
-    fade_ms: float = 4.0
+    #: Border crossfade of model fills (their phase is reconstructed, so an AR continuation
+    #: of the real signal carries the first and last milliseconds better).
+    fade_ms: float = 25.0
+    #: Similarity copies are sample-aligned to both borders already: a short fade suffices.
+    copy_fade_ms: float = 4.0
     silence_db: float = -90.0
     janssen: JanssenParams = field(default_factory=JanssenParams)
     spectral: SpectralParams = field(default_factory=SpectralParams)
@@ -89,7 +93,8 @@ def inpaint(
         raise ValueError("method 'model' needs a loaded model")
     mono = data.mean(axis=1)
     def wants_match(gap: Gap) -> bool:
-        return p.method == "similarity" or (p.method == "auto" and 1000 * gap.length / sr > p.janssen_max_ms)
+        return p.method in ("similarity", "model") or (
+            p.method == "auto" and 1000 * gap.length / sr > p.janssen_max_ms)
 
     needs_similarity = any(wants_match(g) for g in gaps)
     features = band_features(mono, sr) if needs_similarity else None
@@ -167,7 +172,7 @@ def _fill_one(x: np.ndarray, sr: int, gap: Gap, known: np.ndarray, match: Simila
         values = match.samples
     else:
         values = spectral_fill(x, sr, start, end, model=model, known=known, match=match, params=p.spectral)
-    fade = int(p.fade_ms * 1e-3 * sr)
+    fade = int((p.copy_fade_ms if method == "similarity" else p.fade_ms) * 1e-3 * sr)
     if method != "janssen":
         values = blend_into_gap(x, start, end, values, fade=fade, left_known=left_known, right_known=right_known)
     return method, values, note

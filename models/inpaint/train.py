@@ -231,6 +231,22 @@ def _save_training_state(path: Path, model: Any, optimizer: Any, step: int, hist
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
-        torch.save({"state_dict": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                    "history": history, "config": asdict(config)}, tmp)
+        torch.save({"state_dict": model.state_dict(), "optimizer": compact_optimizer_state(optimizer.state_dict()),
+                    "step": step, "history": history, "config": asdict(config)}, tmp)
     log.info("checkpoint at step %d -> %s", step, path)
+
+
+def compact_optimizer_state(state: dict[str, Any]) -> dict[str, Any]:
+    """Adam moments in bfloat16: the resumable checkpoint stays small enough to commit.
+
+    ``Optimizer.load_state_dict`` casts them back to the parameters' dtype; bfloat16
+    keeps float32's range, so tiny second moments do not underflow to zero.
+    """
+    import torch
+
+    moments = {
+        index: {key: value.to(torch.bfloat16) if torch.is_tensor(value) and value.dim() > 0 else value
+                for key, value in entry.items()}
+        for index, entry in state["state"].items()
+    }
+    return {**state, "state": moments}

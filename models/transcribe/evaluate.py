@@ -56,8 +56,11 @@ def _frame_f1(reference: np.ndarray, estimated: np.ndarray, *, fps: float = 100.
     return 2 * tp / denom if denom else 1.0
 
 
-def score(reference: np.ndarray, estimated: np.ndarray) -> NoteScores:
-    """Scores of ``estimated`` against ``reference``, both ``(n, 4)`` pitch/start_s/end_s/velocity."""
+def score(reference: np.ndarray, estimated: np.ndarray, *, onset_only: bool = False) -> NoteScores:
+    """Scores of ``estimated`` against ``reference``, both ``(n, 4)`` pitch/start_s/end_s/velocity.
+
+    ``onset_only`` skips the other metrics (reported as NaN): for fast threshold searches.
+    """
     import mir_eval
 
     ref_i, ref_p, ref_v = _intervals(reference)
@@ -66,6 +69,9 @@ def score(reference: np.ndarray, estimated: np.ndarray) -> NoteScores:
         empty = float(len(ref_p) == len(est_p))
         return NoteScores(empty, empty, empty, empty, empty, empty, len(ref_p), len(est_p))
     p, r, f, _ = mir_eval.transcription.precision_recall_f1_overlap(ref_i, ref_p, est_i, est_p, offset_ratio=None)
+    if onset_only:
+        nan = float("nan")
+        return NoteScores(f, p, r, nan, nan, nan, len(ref_p), len(est_p))
     _, _, f_off, _ = mir_eval.transcription.precision_recall_f1_overlap(ref_i, ref_p, est_i, est_p)
     _, _, f_vel, _ = mir_eval.transcription_velocity.precision_recall_f1_overlap(
         ref_i, ref_p, ref_v, est_i, est_p, est_v, offset_ratio=None)

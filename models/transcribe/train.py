@@ -45,7 +45,7 @@ class TrainConfig:
     cache_dir: Path
     checkpoint: Path
     weights: Path
-    target_shards: int = 48
+    target_shards: int = 40
     batch: int = 8
     crop_frames: int = 256
     lr: float = 2e-3
@@ -146,7 +146,6 @@ def train(config: TrainConfig) -> dict[str, Any]:
 
     torch.set_num_threads(1)
     torch.manual_seed(config.seed)
-    rng = np.random.default_rng(config.seed + int(time.time()) % 100000)
     model = HarmonicOnsetsFrames(**MODEL_CONFIG)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
     step, best = 0, -1.0
@@ -156,6 +155,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         optimizer.load_state_dict(state["optimizer"])
         step, best = int(state["step"]), float(state["best"])
         log.info("resumed from %s at step %d (best %.4f)", config.checkpoint, step, best)
+    rng = np.random.default_rng([config.seed, step])  # a resumed run draws the same crops every time
     pieces = dataset.build_validation(config.cache_dir, count=VALIDATION_PIECES)[:SELECTION_PIECES]
     shard_count = -1
     batcher: _Batcher | None = None
