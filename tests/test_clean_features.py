@@ -69,6 +69,10 @@ def test_synthesized_sounds_have_the_promised_shapes() -> None:
         freqs = np.fft.rfftfreq(bump.shape[0], 1 / ANALYSIS_SR)
         assert freqs[np.argmax(spectrum)] < 400  # a bump is a low thump
     assert np.isclose(sounds.rms(sounds.room_tone(rng, ANALYSIS_SR)), 1.0, rtol=0.01)
+    breath = sounds.synth_inhale(rng)
+    reshaped = sounds.reshape_breath(rng, breath)
+    assert 0.4 * breath.shape[0] <= reshaped.shape[0] <= 2.1 * breath.shape[0]
+    assert np.all(np.isfinite(reshaped)) and sounds.rms(reshaped) > 0
 
 
 def test_frame_labels_give_clicks_priority() -> None:

@@ -50,3 +50,11 @@ def test_scores_are_perfect_for_identical_notes_and_drop_for_shifted_ones() -> N
     shifted[:, 1:3] += 0.08
     assert score(truth, shifted).onset_f1 == 0.0
     assert score(truth, np.zeros((0, 4))).onset_f1 == 0.0
+
+
+def test_false_positives_are_classified_as_octave_ghosts_or_retriggers() -> None:
+    truth = np.array([[48, 0.5, 2.0, 80], [60, 3.0, 3.5, 80]], dtype=float)
+    estimated = np.array([[48, 0.5, 2.0, 80], [60, 0.51, 1.0, 30], [48, 1.2, 2.0, 40], [60, 3.0, 3.5, 80]])
+    result = score(truth, estimated)
+    assert result.octave_ghosts == 0.5  # the 60 at 0.51 s: one per two reference notes
+    assert result.retriggers == 0.5  # the 48 struck again at 1.2 s while still held

@@ -19,7 +19,8 @@ DEFAULT_CACHE = REPO / "data-cache" / "transcribe"
 BASIC_PITCH_PYTHON = REPO / ".venv-basic-pitch" / "bin" / "python"
 BASIC_PITCH_RUNNER = REPO / "training" / "transcribe" / "basic_pitch_runner.py"
 BASIC_PITCH_DEFAULT = "on0.5_fr0.3_len127.7_mel1"
-METRICS = ("onset_f1", "onset_offset_f1", "onset_velocity_f1", "frame_f1", "onset_precision", "onset_recall")
+METRICS = ("onset_f1", "onset_offset_f1", "onset_velocity_f1", "frame_f1", "onset_precision", "onset_recall",
+           "octave_ghosts", "retriggers")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,10 +68,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             for condition in conditions:
                 if condition in by_condition:
                     scores = by_condition[condition]
-                    rows.append((system, condition, *(f"{scores[m]:.3f}" for m in METRICS[:4])))
+                    rows.append((system, condition, *(f"{scores[m]:.3f}" for m in METRICS)))
         ctx.out.print(make_table(f"transcription, {len(pieces)} held-out pieces (TimGM6mb soundfont)",
-                                 ("system", "condition", "onset F1", "onset+offset F1", "onset+vel F1", "frame F1"),
-                                 rows))
+                                 ("system", "condition", "onset F1", "onset+offset F1", "onset+vel F1", "frame F1",
+                                  "onset P", "onset R", "octave ghosts", "re-triggers"), rows))
         ctx.out.print(make_table("speed", ("measure", "value"), list(results["speed"].items())))
 
     ctx.emit(results, render)

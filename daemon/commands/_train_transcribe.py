@@ -14,13 +14,16 @@ DEFAULT_CACHE = REPO / "data-cache" / "transcribe"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--max-steps", type=int, default=30000, help="total optimizer steps")
+    parser.add_argument("--max-steps", type=int, default=2000, help="total optimizer steps")
     parser.add_argument("--max-minutes", type=float, default=1e9, help="stop (and save) after this long")
     parser.add_argument("--shards", type=int, default=40, help="training shards of 16 rendered 30 s items")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (halves every --lr-half-life)")
     parser.add_argument("--lr-half-life", type=float, default=4000.0, help="steps for the learning rate to halve")
-    parser.add_argument("--eval-every", type=int, default=300, help="steps between validation runs")
+    parser.add_argument("--anneal-start", type=int, default=1250,
+                        help="step after which the learning rate halves every --anneal-half-life steps")
+    parser.add_argument("--anneal-half-life", type=float, default=300.0)
+    parser.add_argument("--eval-every", type=int, default=250, help="steps between validation runs")
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="resumable training state")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="rendered data (git-ignored)")
     parser.add_argument("--weights-out", type=Path, default=None,
@@ -55,7 +58,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                              weights=args.weights_out or WEIGHTS_DIR / "transcribe-piano.pt",
                              target_shards=args.shards, batch=args.batch, max_steps=args.max_steps,
                              max_minutes=args.max_minutes, eval_every=args.eval_every, lr=args.lr,
-                             lr_half_life_steps=args.lr_half_life)
+                             lr_half_life_steps=args.lr_half_life, anneal_start_step=args.anneal_start,
+                             anneal_half_life_steps=args.anneal_half_life)
         result = train(config)
     ctx.emit(result, lambda: ctx.out.print(mapping_table("train transcribe", result)))
     return 0

@@ -18,7 +18,7 @@ class PresetSettings(BaseModel):
     target_pause_ms: float = Field(600.0, ge=50, le=30000, description="a shortened pause lasts this long")
     min_pause_ms: float = Field(150.0, ge=0, le=5000, description="removing sounds never leaves a gap shorter")
     speech_margin_ms: float = Field(60.0, ge=0, le=1000, description="audio kept untouched around speech")
-    speech_threshold: float = Field(0.35, gt=0, le=1,
+    speech_threshold: float = Field(0.2, gt=0, le=1,
                                     description="speech probability above which a frame is protected")
     breath_mode: Literal["keep", "attenuate", "remove"] = "attenuate"
     breath_gain_db: float = Field(-15.0, ge=-80, le=0)

@@ -23,7 +23,7 @@ class PresetSettings(BaseModel):
     min_ioi_ms: float = Field(default=60.0, ge=0.0, le=500.0,
                               description="shortest time between two strikes of one key")
     min_note_ms: float = Field(default=30.0, ge=0.0, le=1000.0, description="shortest note written")
-    ghost_ratio: float = Field(default=0.35, ge=0.0, le=1.0,
+    ghost_ratio: float = Field(default=0.8, ge=0.0, le=1.0,
                                description="drop an onset weaker than this fraction of a coinciding partial's")
     min_velocity: int = Field(default=1, ge=1, le=127, description="drop notes softer than this MIDI velocity")
     tempo_bpm: float = Field(default=0.0, ge=0.0, le=400.0,

@@ -92,6 +92,8 @@ class _Timeline:
 def _breath(material: Material, rng: np.random.Generator) -> np.ndarray:
     if rng.random() < 0.4 and len(material.breaths):
         clip = material.breaths.clip(int(rng.integers(len(material.breaths))))
+        if material.augment_breaths:
+            return sounds.reshape_breath(rng, clip)
         if rng.random() < 0.5:  # vary length and pitch by resampling
             factor = rng.uniform(0.6, 1.6)
             clip = sps.resample(clip, max(16, int(clip.shape[0] * factor))).astype(np.float32)

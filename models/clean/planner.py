@@ -39,7 +39,7 @@ class PlanSettings:
     target_pause_ms: float = 600.0
     min_pause_ms: float = 150.0
     speech_margin_ms: float = 60.0
-    speech_threshold: float = 0.35
+    speech_threshold: float = 0.2
     breath_mode: BreathMode = "attenuate"
     breath_gain_db: float = -15.0
     min_breath_ms: float = 80.0

@@ -71,6 +71,25 @@ def synth_inhale(rng: np.random.Generator) -> np.ndarray:
     return (out * envelope * wobble).astype(np.float32)
 
 
+def reshape_breath(rng: np.random.Generator, clip: np.ndarray) -> np.ndarray:
+    """A recorded breath made into another: new length and pitch, EQ, envelope and added air noise."""
+    factor = rng.uniform(0.5, 2.0)
+    out = sps.resample(clip, max(16, int(clip.shape[0] * factor))).astype(np.float32)
+    for _ in range(int(rng.integers(1, 4))):
+        out = _peaking(out, rng.uniform(200, 6000), rng.uniform(-12, 12), rng.uniform(0.5, 3.0))
+    n = out.shape[0]
+    if rng.random() < 0.6:
+        envelope = np.abs(sps.hilbert(out)).astype(np.float32)
+        width = max(1, int(0.01 * SR))
+        envelope = np.convolve(envelope, np.ones(width, dtype=np.float32) / width, mode="same")
+        air = _bandpass(_noise(rng, n, colour=rng.uniform(0, 1)), rng.uniform(300, 1500), rng.uniform(3000, 7800))
+        air = air / (rms(air) + 1e-9) * envelope * rng.uniform(0.3, 2.0)
+        out = out + air
+    t = np.linspace(0, 1, n, dtype=np.float32)
+    out = out * (t ** rng.uniform(0.0, 1.0)) * ((1 - t) ** rng.uniform(0.0, 1.0))
+    return out.astype(np.float32)
+
+
 def synth_click(rng: np.random.Generator) -> np.ndarray:
     """A mouth click or lip smack: a 1-12 ms burst, damped resonance or filtered impulse."""
     n = int(rng.uniform(0.001, 0.012) * SR) + 2

@@ -226,6 +226,9 @@ class Material:
 
     voices: dict[str, Pool]
     breaths: Pool
+    #: Training only: reshape every sampled breath (EQ, pitch, added air noise) so that one
+    #: soundfont's few breath recordings stand for many breath timbres.
+    augment_breaths: bool = False
 
 
 def load_material(cache_dir: Path, split: Split, *, clips_per_voice: int = 120) -> Material:
@@ -238,4 +241,4 @@ def load_material(cache_dir: Path, split: Split, *, clips_per_voice: int = 120) 
                                                           seed=1000 + index))
     font = "FluidR3_GM.sf2" if split == "train" else "TimGM6mb.sf2"
     breaths = cached_pool(cache_dir, f"breaths-{font}", lambda: render_gm_breaths(font, seed=7))
-    return Material(voices=pools, breaths=breaths)
+    return Material(voices=pools, breaths=breaths, augment_breaths=split == "train")

@@ -249,7 +249,7 @@ class _Harmony:
         return [p for p in range(low, high + 1) if (p - self.tonic) % 12 in self.scale]
 
 
-def _bars(rng: np.random.Generator, duration_beats: float) -> int:
+def _bars(duration_beats: float) -> int:
     return max(2, int(duration_beats // 4))
 
 
@@ -420,7 +420,7 @@ def generate_performance(*, seed: int, texture: str | None = None, duration_s: f
         raise ValueError(f"unknown texture {texture!r}; known: {', '.join(TEXTURES)}")
     tempo = tempo_bpm or float(rng.uniform(50, 190))
     harmony = _Harmony(rng)
-    bars = _bars(rng, duration_s * tempo / 60.0)
+    bars = _bars(duration_s * tempo / 60.0)
     grid, pedal_step = _GENERATORS[texture](rng, harmony, bars)
     grid = [g for g in grid if PIANO_LOW <= g.pitch <= PIANO_HIGH]
     total_beats = max((g.beat + g.length_beats for g in grid), default=4.0)

@@ -39,7 +39,7 @@ class DecodeSettings:
     min_ioi_s: float = 0.06
     gap_frames: int = 1
     min_duration_s: float = 0.03
-    ghost_ratio: float = 0.35
+    ghost_ratio: float = 0.8
     ghost_max_onset: float = 0.8
 
 

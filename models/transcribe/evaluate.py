@@ -26,6 +26,8 @@ class NoteScores:
     frame_f1: float
     n_reference: int
     n_estimated: int
+    octave_ghosts: float = float("nan")
+    retriggers: float = float("nan")
 
     def as_dict(self) -> dict[str, float]:
         return {k: float(v) for k, v in asdict(self).items()}
@@ -75,9 +77,29 @@ def score(reference: np.ndarray, estimated: np.ndarray, *, onset_only: bool = Fa
     _, _, f_off, _ = mir_eval.transcription.precision_recall_f1_overlap(ref_i, ref_p, est_i, est_p)
     _, _, f_vel, _ = mir_eval.transcription_velocity.precision_recall_f1_overlap(
         ref_i, ref_p, ref_v, est_i, est_p, est_v, offset_ratio=None)
+    matched = {j for _, j in mir_eval.transcription.match_notes(ref_i, ref_p, est_i, est_p, offset_ratio=None)}
+    ghosts, retriggers = _false_positive_kinds(reference, estimated, matched)
     return NoteScores(onset_f1=f, onset_precision=p, onset_recall=r, onset_offset_f1=f_off,
                       onset_velocity_f1=f_vel, frame_f1=_frame_f1(reference, estimated),
-                      n_reference=len(ref_p), n_estimated=len(est_p))
+                      n_reference=len(ref_p), n_estimated=len(est_p),
+                      octave_ghosts=ghosts / len(ref_p), retriggers=retriggers / len(ref_p))
+
+
+def _false_positive_kinds(reference: np.ndarray, estimated: np.ndarray, matched: set[int]) -> tuple[int, int]:
+    """Unmatched estimated notes that are octave ghosts (a reference onset 12 or 24 semitones away
+    within 50 ms) or re-triggers (the same key already sounding in the reference, its onset over 50 ms
+    earlier). Reported per reference note."""
+    ghosts = retriggers = 0
+    for j in range(estimated.shape[0]):
+        if j in matched:
+            continue
+        pitch, start = estimated[j, 0], estimated[j, 1]
+        near = np.abs(reference[:, 1] - start) <= 0.05
+        if np.any(near & np.isin(np.abs(reference[:, 0] - pitch), (12, 24))):
+            ghosts += 1
+        elif np.any((reference[:, 0] == pitch) & (reference[:, 1] < start - 0.05) & (reference[:, 2] > start)):
+            retriggers += 1
+    return ghosts, retriggers
 
 
 def mean_scores(scores: Sequence[NoteScores]) -> dict[str, float]:

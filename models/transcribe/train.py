@@ -50,9 +50,11 @@ class TrainConfig:
     crop_frames: int = 256
     lr: float = 2e-3
     lr_half_life_steps: float = 4000.0
-    max_steps: int = 30000
+    anneal_start_step: int = 1250
+    anneal_half_life_steps: float = 300.0
+    max_steps: int = 2000
     max_minutes: float = 1e9
-    eval_every: int = 300
+    eval_every: int = 250
     save_every_s: float = 180.0
     build_every: int = 25
     seed: int = 0
@@ -127,8 +129,10 @@ def evaluate_pieces(model: Any, pieces: list[dataset.ValidationPiece], condition
 
 
 def _lr(config: TrainConfig, step: int) -> float:
+    """Short warm-up, slow exponential decay, then a faster anneal for the last steps."""
     warmup = min(1.0, (step + 1) / 40)
-    return max(3e-5, config.lr * warmup * math.pow(0.5, step / config.lr_half_life_steps))
+    anneal = max(0, step - config.anneal_start_step) / config.anneal_half_life_steps
+    return max(3e-5, config.lr * warmup * math.pow(0.5, step / config.lr_half_life_steps + anneal))
 
 
 def export_weights(model: Any, config: TrainConfig, *, step: int, scores: dict[str, Any]) -> None:
