@@ -11,11 +11,11 @@ from rich.logging import RichHandler
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def configure_cli_logging(*, debug: bool) -> None:
-    """Warnings (or everything with --debug) to stderr through rich."""
+def configure_cli_logging(*, debug: bool, verbose: bool = False) -> None:
+    """Warnings to stderr through rich; ``--verbose`` adds INFO (training logs), ``--debug`` everything."""
     root = logging.getLogger()
     root.handlers[:] = [RichHandler(show_path=False, rich_tracebacks=debug, markup=False)]
-    root.setLevel(logging.DEBUG if debug else logging.WARNING)
+    root.setLevel(logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING)
 
 
 def configure_daemon_logging(log_dir: Path, level: str, *, to_terminal: bool) -> Path:
