@@ -69,9 +69,8 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _edit_list(cuts: list[tuple[float, float]], events: list[EditEvent] = (), mode: str = "edit") -> EditList:  # type: ignore[assignment]
-    return EditList(sample_rate=16000, duration_s=10.0, events=tuple(events), cuts=tuple(Cut(*c) for c in cuts),
-                    settings={"reaper_mode": mode})
+def _edit_list(cuts: list[tuple[float, float]], events: tuple[EditEvent, ...] | list[EditEvent] = ()) -> EditList:
+    return EditList(sample_rate=16000, duration_s=10.0, events=tuple(events), cuts=tuple(Cut(*c) for c in cuts))
 
 
 def test_real_reaper_file_parses_and_splits_every_take(tmp_path: Path) -> None:
@@ -186,7 +185,7 @@ def test_result_mode_follows_request_then_preset_then_what_the_preset_decided() 
     keep = EditList(sample_rate=16000, duration_s=1.0, events=(EditEvent(0.1, 0.2, "pause", "keep"),), cuts=())
     cut = EditList(sample_rate=16000, duration_s=1.0, events=(EditEvent(0.1, 0.2, "bump", "cut"),), cuts=())
     assert mode_from([keep], None) == "review" and mode_from([keep, cut], None) == "edit"
-    assert mode_from([cut], "render") == "render" and mode_from([_edit_list([], mode="review")], None) == "review"
+    assert mode_from([cut], "render") == "render" and mode_from([_edit_list([])], None) == "review"
     with pytest.raises(ValueError, match="not one of"):
         mode_from([cut], "shred")
 

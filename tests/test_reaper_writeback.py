@@ -34,10 +34,13 @@ def capture(reaper: ReaperEnv, daemon: FakeDaemon, script: str, answers: list[st
     return daemon.posts[-1]
 
 
-def record(post: dict[str, Any], outputs: list[dict[str, Any]], job_id: str = "j1") -> dict[str, Any]:
+def record(post: dict[str, Any], outputs: list[dict[str, Any]], job_id: str = "j1", *,
+           reaper_mode: str | None = None) -> dict[str, Any]:
+    """A finished job record as the daemon hands it over; ``reaper_mode`` as a clean preset reports it."""
+    summary = {"reaper_mode": reaper_mode} if reaper_mode else {}
     return {"id": job_id, "kind": post["kind"], "state": "done", "spec": {k: post[k] for k in ("kind", "inputs",
             "preset", "options")}, "origin": "reaper", "reaper": post["reaper"],
-            "outcome": {"outputs": outputs, "summary": {}, "messages": []}}
+            "outcome": {"outputs": outputs, "summary": summary, "messages": []}}
 
 
 def inpainted_copy(source: Path, out: Path, gap_s: tuple[float, float]) -> Path:
@@ -142,11 +145,10 @@ def test_transcription_becomes_a_midi_item_on_a_new_track_under_the_source(reape
     assert state["undo_history"] == ["reamend: transcribe (job j1)"]
 
 
-def _edits(path: Path, *, cuts: list[tuple[float, float]], events: list[EditEvent], mode: str = "edit",
+def _edits(path: Path, *, cuts: list[tuple[float, float]], events: list[EditEvent],
            sources: tuple[str, ...] = ()) -> Path:
     edit_list = EditList(sample_rate=16000, duration_s=10.0, events=tuple(events),
-                         cuts=tuple(Cut(a, b) for a, b in cuts), crossfade_ms=10.0, sources=sources,
-                         settings={"reaper_mode": mode})
+                         cuts=tuple(Cut(a, b) for a, b in cuts), crossfade_ms=10.0, sources=sources)
     import json
 
     path.write_text(json.dumps(edit_list.to_json()))
@@ -207,9 +209,10 @@ def test_clean_review_mode_adds_regions_only(reaper: ReaperEnv, daemon: FakeDaem
     post = capture(reaper, daemon, "reamend_clean_selected.py", ["podcast"])
     events = [EditEvent(4.0, 4.3, "breath", "attenuate", track=0, gain_db=-15.0),
               EditEvent(6.0, 7.5, "pause", "shorten", track=None, cut_start_s=6.5, cut_end_s=7.0)]
-    edits = _edits(reaper.tmp / "session.edits.json", cuts=[(6.5, 7.0)], events=events, mode="review",
+    edits = _edits(reaper.tmp / "session.edits.json", cuts=[(6.5, 7.0)], events=events,
                    sources=(str(host), str(guest)))
-    result = write_back(record(post, [{"role": "edits", "path": str(edits), "source": None}]), reaper.settings)
+    result = write_back(record(post, [{"role": "edits", "path": str(edits), "source": None}], reaper_mode="review"),
+                        reaper.settings)
     assert result["status"] == "applied" and result["regions"] == 3
     state = reaper.standin.state()
     names = sorted(m["name"] for m in state["markers"] if m["name"].startswith("reamend"))
@@ -222,7 +225,8 @@ def test_clean_after_the_item_moved_is_a_conflict(reaper: ReaperEnv, daemon: Fak
     post = capture(reaper, daemon, "reamend_clean_selected.py", ["podcast"])
     reaper.run(lambda rpr: rpr.SetMediaItemInfo_Value(rpr.GetMediaItem(0, 0), "D_POSITION", 0.5))
     edits = _edits(reaper.tmp / "host.edits.json", cuts=[(2.0, 3.0)], events=[])
-    result = write_back(record(post, [{"role": "edits", "path": str(edits), "source": str(host)}]), reaper.settings)
+    result = write_back(record(post, [{"role": "edits", "path": str(edits), "source": str(host)}], reaper_mode="edit"),
+                        reaper.settings)
     assert result["status"] == "conflict" and "moved" in result["detail"]
     assert len(reaper.standin.state()["tracks"][2]["items"]) == 1
 
@@ -232,10 +236,10 @@ def test_clean_render_mode_adds_the_cleaned_take(reaper: ReaperEnv, daemon: Fake
     reaper.standin.load(one_item_project(source, position_s=0.0, length_s=8.0, start_offset_s=2.0))
     post = capture(reaper, daemon, "reamend_clean_selected.py", ["podcast"])
     cleaned = make_wav(reaper.tmp / "voice.cleaned.wav", 9.0)
-    edits = _edits(reaper.tmp / "voice.edits.json", cuts=[(1.0, 1.5), (4.0, 4.5)], events=[], mode="render")
+    edits = _edits(reaper.tmp / "voice.edits.json", cuts=[(1.0, 1.5), (4.0, 4.5)], events=[])
     outputs = [{"role": "audio", "path": str(cleaned), "source": str(source)},
                {"role": "edits", "path": str(edits), "source": str(source)}]
-    result = write_back(record(post, outputs), reaper.settings)
+    result = write_back(record(post, outputs, reaper_mode="render"), reaper.settings)
     assert result["status"] == "applied", result
     (item,) = reaper.standin.items()
     take = item["takes"][item["active"]]
@@ -267,3 +271,23 @@ def test_reaper_gone_at_write_back_is_an_error_that_keeps_outputs(reaper: Reaper
     settings = reaper.settings.model_copy(update={"reaper_timeout_s": 0.5})
     result = write_back(record(post, [{"role": "audio", "path": str(source), "source": str(source)}]), settings)
     assert result["status"] == "error" and "results stay in" in result["detail"]
+
+
+def test_clean_result_mode_precedence() -> None:
+    from daemon.reaper.timeline import mode_from
+
+    labels_only = EditList(sample_rate=48000, duration_s=2.0, cuts=(),
+                           events=(EditEvent(start_s=0.5, end_s=1.5, label="pause", action="keep"),))
+    assert mode_from([labels_only], None) == "review"
+    assert mode_from([labels_only], None, "render") == "render"  # the preset's reaper_mode
+    assert mode_from([labels_only], "edit", "render") == "edit"  # the dialog's choice wins
+    with pytest.raises(ValueError, match="not one of"):
+        mode_from([labels_only], "shred")
+
+
+def test_preset_reaper_mode_reaches_the_job_summary(tmp_path: Path) -> None:
+    from daemon.jobs.clean_preset import PresetSettings
+
+    settings = PresetSettings(reaper_mode="render")
+    assert "reaper_mode" not in vars(settings.plan_settings())
+    assert PresetSettings().reaper_mode is None

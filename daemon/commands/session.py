@@ -53,7 +53,7 @@ def _apply(args: argparse.Namespace, ctx: CliContext) -> int:
                                            user_presets_dir=ctx.settings.user_presets_dir))
     edits = [(load_edits(o.path), str(o.source) if o.source else None) for o in outcome.outputs if o.role == "edits"]
     cleaned = {str(o.source): o.path for o in outcome.outputs if o.role == "audio" and o.source}
-    mode = mode_from([e for e, _ in edits], args.mode)
+    mode = mode_from([e for e, _ in edits], args.mode, outcome.summary.get("reaper_mode"))
     summary = clean_project_file(project, edits, cleaned, mode=mode)
     project.save(out)
     result = {"project": str(out), "original": str(source), "job_outputs": str(files_dir),

@@ -120,4 +120,6 @@ def run(spec: JobSpec, ctx: JobContext) -> JobOutcome:
         for field_name, value in _summary(result.edits).items():
             summary[f"{key}: {field_name}" if len(sessions) > 1 else field_name] = value
     summary["preset"] = preset_name
+    if settings.reaper_mode is not None:
+        summary["reaper_mode"] = settings.reaper_mode
     return JobOutcome(outputs=tuple(outputs), summary=summary, messages=tuple(messages))

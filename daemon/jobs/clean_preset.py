@@ -30,6 +30,9 @@ class PresetSettings(BaseModel):
     noise_gain_db: float = Field(-30.0, ge=-80, le=0)
     max_noise_s: float = Field(3.0, ge=0.1, le=600)
     crossfade_ms: float = Field(10.0, ge=1, le=100)
+    # How REAPER applies the result (docs/reaper.md); None lets the edits decide: review
+    # regions when every action is "keep", else edits. Not a planning setting.
+    reaper_mode: Literal["review", "edit", "render"] | None = None
 
     def plan_settings(self) -> PlanSettings:
-        return PlanSettings(**self.model_dump())
+        return PlanSettings(**self.model_dump(exclude={"reaper_mode"}))

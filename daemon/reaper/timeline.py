@@ -17,7 +17,7 @@ adapter (``rppfile.py``) both implement, so both paths make the same edits:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -295,12 +295,11 @@ def _ripple_markers(ops: TimelineOps, removals: Sequence[tuple[float, float]]) -
             ops.move_marker(marker, pos, end)
 
 
-def mode_from(edit_lists: Sequence[EditList], explicit: str | None) -> Mode:
+def mode_from(edit_lists: Sequence[EditList], explicit: str | None, preset_mode: str | None = None) -> Mode:
     """The mode asked for, else the preset's ``reaper_mode``, else what the preset decided:
     a preset that only labels (every action "keep") gets review regions, any other gets edits."""
-    settings: Mapping[str, Any] = edit_lists[0].settings if edit_lists else {}
     decided = any(e.action != "keep" for edit_list in edit_lists for e in edit_list.events)
-    value = explicit or settings.get("reaper_mode") or ("edit" if decided else "review")
+    value = explicit or preset_mode or ("edit" if decided else "review")
     if value not in MODES:
         raise ValueError(f"write-back mode {value!r} is not one of {', '.join(MODES)}")
     return value

@@ -113,7 +113,7 @@ def write_back(record: dict[str, Any], settings: Settings) -> dict[str, Any]:
         return {"status": "error", "detail": "the job's REAPER payload lists no items", "outputs_in": kept}
     n_inputs = len(spec.get("inputs") or []) or len({i.source for i in items})
     try:
-        batch = _batch_for(str(kind), items, outputs, reaper, label, n_inputs)
+        batch = _batch_for(str(kind), items, outputs, reaper, label, n_inputs, outcome.get("summary") or {})
         result: dict[str, Any] = rb.get_bridge(settings).run(batch, connect_deadline_s=settings.reaper_timeout_s)
     except rb.ReaperUnavailableError as exc:
         return {"status": "error", "detail": f"{exc}; the results stay in {', '.join(kept)}", "outputs_in": kept}
@@ -125,7 +125,7 @@ def write_back(record: dict[str, Any], settings: Settings) -> dict[str, Any]:
 
 
 def _batch_for(kind: str, items: list[CapturedItem], outputs: list[Output], reaper: dict[str, Any],
-               label: str, n_inputs: int) -> Callable[[rb.Rpr], dict[str, Any]]:
+               label: str, n_inputs: int, summary: dict[str, Any]) -> Callable[[rb.Rpr], dict[str, Any]]:
     if kind == "inpaint":
         return lambda rpr: _per_item(rpr, items, label, lambda it, take: _add_inpainted_take(
             rpr, it, take, output_for(outputs, "audio", it.source, n_inputs)))
@@ -138,7 +138,7 @@ def _batch_for(kind: str, items: list[CapturedItem], outputs: list[Output], reap
             rpr, it, notes.get(it.source), tracks))
     if kind == "clean":
         edits = _load_edit_lists(outputs)
-        mode = mode_from([e for e, _ in edits], reaper.get("mode"))
+        mode = mode_from([e for e, _ in edits], reaper.get("mode"), summary.get("reaper_mode"))
         if mode == "render":
             return lambda rpr: _per_item(rpr, items, label, lambda it, take: _add_rendered_take(
                 rpr, it, take, output_for(outputs, "audio", it.source, n_inputs), edits))
