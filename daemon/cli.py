@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars or info lines")
-    parser.add_argument("--verbose", "-v", action="store_true", help="log progress details (e.g. of training) to stderr")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log progress details (training) to stderr")
     parser.add_argument("--config", type=Path, help="settings file (TOML); default: $REAMEND_CONFIG or the user config")
     parser.add_argument("--home", type=Path, help="root of reamend's own files (overrides REAMEND_HOME)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="where models run")
