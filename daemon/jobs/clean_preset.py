@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.clean.planner import PlanSettings
+if TYPE_CHECKING:  # the planner pulls in scipy; listing presets should stay instant
+    from models.clean.planner import PlanSettings
 
 
 class PresetSettings(BaseModel):
@@ -35,4 +36,6 @@ class PresetSettings(BaseModel):
     reaper_mode: Literal["review", "edit", "render"] | None = None
 
     def plan_settings(self) -> PlanSettings:
+        from models.clean.planner import PlanSettings
+
         return PlanSettings(**self.model_dump(exclude={"reaper_mode"}))
