@@ -51,9 +51,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
     def render() -> None:
         ctx.out.print(make_table(
-            f"reamend demo: results in {out_root}", ("job", "example", "status", "time (s)", "outputs", "summary"),
-            [(r["job"], r["example"], "[green]ok[/]" if r["status"] == "ok" else f"[red]{r['status']}[/]",
-              f"{r['elapsed_s']:.2f}", "\n".join(r["outputs"]), r["headline"]) for r in results]))
+            f"reamend demo: results in {out_root}/<job>/", ("job", "time (s)", "result", "files written"),
+            [(f"{r['job']}\n[dim]{r['example']}[/]", f"{r['elapsed_s']:.2f}",
+              r["headline"] if r["status"] == "ok" else f"[red]{r['status']}[/]",
+              "\n".join(Path(o).name for o in r["outputs"])) for r in results]))
 
     ctx.emit({"out_dir": str(out_root), "results": results}, render)
     return 1 if failed else 0

@@ -123,10 +123,26 @@ def _run_one(source: Path, spec: JobSpec, settings: PresetSettings, ctx: JobCont
         outputs.append(OutputFile("report", png, source))
     progress(1.0, "done")
     counts = Counter(f.method for f in fills)
-    summary = {"gaps": len(gaps), "gap_total_s": round(sum(g.length for g in gaps) / info.sample_rate, 3),
+    gap_total_s = round(sum(g.length for g in gaps) / info.sample_rate, 3)
+    summary = {"headline": _headline(len(gaps), gap_total_s, counts, detected=bool(settings.detect),
+                                     filled=bool(settings.fill)),
+               "gaps": len(gaps), "gap_total_s": gap_total_s,
                "detected": bool(settings.detect), "filled_by": dict(counts),
                "elapsed_s": round(time.perf_counter() - started, 3)}
     return outputs, summary, notes
+
+
+METHOD_NAMES = {"janssen": "Janssen AR", "model": "the gap model", "similarity": "similarity copy",
+                "zeros": "silence"}
+
+
+def _headline(n_gaps: int, gap_total_s: float, counts: Counter[str], *, detected: bool, filled: bool) -> str:
+    """One line for tables: how many gaps, how long in all, and what filled them."""
+    found = f"{n_gaps} dropout{'s' * (n_gaps != 1)} found" if detected else f"{n_gaps} gap{'s' * (n_gaps != 1)}"
+    if not filled or not counts:
+        return f"{found} ({gap_total_s:.2f} s), not filled" if n_gaps else found
+    methods = ", ".join(f"{n} by {METHOD_NAMES.get(m, m)}" for m, n in counts.most_common())
+    return f"{found} ({gap_total_s:.2f} s), filled: {methods}"
 
 
 def _output_path(source: Path, spec: JobSpec, *, lossy: bool) -> Path:
