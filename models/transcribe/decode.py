@@ -33,14 +33,14 @@ _GHOST_INTERVALS = (12, 19, 24)
 @dataclass(frozen=True)
 class DecodeSettings:
     onset_threshold: float = 0.5
-    frame_threshold: float = 0.5
-    offset_threshold: float = 0.6
+    frame_threshold: float = 0.6
+    offset_threshold: float = 0.7
     retrigger_threshold: float = 0.7
     min_ioi_s: float = 0.06
     gap_frames: int = 1
     min_duration_s: float = 0.03
-    ghost_ratio: float = 0.8
-    ghost_max_onset: float = 0.8
+    ghost_ratio: float = 0.9
+    ghost_max_onset: float = 0.9
 
 
 @dataclass(frozen=True)

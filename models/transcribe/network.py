@@ -12,7 +12,7 @@ This version keeps those heads but changes the body, for a small CPU budget:
   first six partials (and one octave down) and stacks them as channels, so a
   key's detector sees its own partials side by side, and the octave below, which
   is what separates a real octave from an octave ghost;
-* time is modelled by dilated temporal convolutions per key (about 0.6 s each
+* time is modelled by dilated temporal convolutions per key (about 0.8 s each
   side) instead of recurrent layers: parallel, fast on a CPU, and chunkable;
 * a key-position plane lets the shared weights still adapt to the register.
 
