@@ -1,7 +1,7 @@
 """Where training material lives, and the guard that keeps reserved material out.
 
 Training data is synthesized only from packaged sources (Debian soundfonts,
-English asterisk prompts, TTS voices, sonic-pi samples, music21's corpus). The
+English asterisk prompts, TTS voices, music21's corpus). The
 MuseScore General soundfonts and the French, Spanish and Italian asterisk
 prompts are reserved for external evaluation: every training path goes through
 :func:`assert_trainable`, which refuses them.
@@ -16,7 +16,6 @@ from models.errors import UserInputError
 
 SOUNDFONT_DIRS = (Path("/usr/share/sounds/sf2"), Path("/usr/share/sounds/sf3"), Path("/usr/share/soundfonts"))
 ASTERISK_DIR = Path("/usr/share/asterisk/sounds")
-SONIC_PI_SAMPLES = Path("/usr/share/sonic-pi/samples")
 
 #: Soundfont file names by role. Validation uses a font the model never trains on.
 TRAIN_SOUNDFONTS = ("FluidR3_GM.sf2",)
@@ -78,8 +77,3 @@ def english_prompt_files() -> list[Path]:
         raise FileNotFoundError("no English asterisk prompts found; install asterisk-core-sounds-en-wav")
     return files
 
-
-def sonic_pi_samples(prefix: str = "") -> list[Path]:
-    if not SONIC_PI_SAMPLES.exists():
-        raise FileNotFoundError("sonic-pi samples not found; install Debian package sonic-pi-samples")
-    return [assert_trainable(p) for p in sorted(SONIC_PI_SAMPLES.glob(f"{prefix}*.flac"))]
