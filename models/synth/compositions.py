@@ -29,6 +29,8 @@ from pathlib import Path
 import mido
 import numpy as np
 
+from models.midi import MidiNote, piano_midi
+
 PIANO_LOW = 21
 PIANO_HIGH = 108
 
@@ -111,40 +113,9 @@ class Performance:
 
     def to_midi(self, *, program: int = 0, ppq: int = 480, tempo_bpm: float = 120.0) -> mido.MidiFile:
         """A type-1 MIDI file: a tempo track and one piano track with pedal (CC64) events."""
-        tempo = mido.bpm2tempo(tempo_bpm)
-        ticks_per_s = ppq * 1_000_000 / tempo
-
-        def tick(seconds: float) -> int:
-            return max(0, round(seconds * ticks_per_s))
-
-        # (tick, order, message): note-offs sort before note-ons at the same tick so a
-        # re-struck key is released before it is pressed again.
-        events: list[tuple[int, int, mido.Message]] = []
-        for span in self.pedal:
-            events.append((tick(span.start_s), 2, mido.Message("control_change", control=64, value=127)))
-            events.append((tick(span.end_s), 0, mido.Message("control_change", control=64, value=0)))
-        for note in self.notes:
-            on, off = tick(note.start_s), tick(note.end_s)
-            off = max(off, on + 1)
-            events.append((on, 3, mido.Message("note_on", note=note.pitch, velocity=int(note.velocity))))
-            events.append((off, 1, mido.Message("note_off", note=note.pitch, velocity=0)))
-        events.sort(key=lambda e: (e[0], e[1]))
-
-        midi = mido.MidiFile(type=1, ticks_per_beat=ppq)
-        meta = mido.MidiTrack()
-        meta.append(mido.MetaMessage("set_tempo", tempo=tempo, time=0))
-        meta.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
-        meta.append(mido.MetaMessage("end_of_track", time=0))
-        track = mido.MidiTrack()
-        track.append(mido.MetaMessage("track_name", name=self.name[:60] or "piano", time=0))
-        track.append(mido.Message("program_change", program=program, time=0))
-        now = 0
-        for when, _, message in events:
-            track.append(message.copy(time=when - now))
-            now = when
-        track.append(mido.MetaMessage("end_of_track", time=0))
-        midi.tracks.extend([meta, track])
-        return midi
+        return piano_midi((MidiNote(n.pitch, n.start_s, n.end_s, int(n.velocity)) for n in self.notes),
+                          pedal=((span.start_s, span.end_s) for span in self.pedal),
+                          tempo_bpm=tempo_bpm, ppq=ppq, program=program, name=self.name)
 
 
 # --------------------------------------------------------------------------- humanizing

@@ -19,6 +19,7 @@ import mido
 import numpy as np
 
 from models.atomic import atomic_path, write_text_atomic
+from models.midi import MidiNote, piano_midi
 from models.transcribe.decode import Posteriors, TranscribedNote
 
 log = logging.getLogger(__name__)
@@ -61,28 +62,8 @@ def estimate_tempo(notes: Sequence[TranscribedNote], *, default_bpm: float = DEF
 def notes_to_midi(notes: Sequence[TranscribedNote], *, tempo_bpm: float = DEFAULT_TEMPO_BPM, ppq: int = 480,
                   program: int = 0, name: str = "piano") -> mido.MidiFile:
     """A type-1 MIDI file: tempo track, then one piano track with matched note-on/note-off pairs."""
-    tempo = mido.bpm2tempo(tempo_bpm)
-    ticks_per_s = ppq * 1_000_000 / tempo
-    events: list[tuple[int, int, mido.Message]] = []
-    for note in notes:
-        on = round(note.start_s * ticks_per_s)
-        off = max(on + 1, round(note.end_s * ticks_per_s))
-        events.append((on, 1, mido.Message("note_on", note=note.pitch, velocity=note.velocity)))
-        events.append((off, 0, mido.Message("note_off", note=note.pitch, velocity=0)))
-    events.sort(key=lambda e: (e[0], e[1]))
-    midi = mido.MidiFile(type=1, ticks_per_beat=ppq)
-    meta = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=tempo, time=0),
-                           mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0),
-                           mido.MetaMessage("end_of_track", time=0)])
-    track = mido.MidiTrack([mido.MetaMessage("track_name", name=name[:60], time=0),
-                            mido.Message("program_change", program=program, time=0)])
-    now = 0
-    for when, _, message in events:
-        track.append(message.copy(time=when - now))
-        now = when
-    track.append(mido.MetaMessage("end_of_track", time=0))
-    midi.tracks.extend([meta, track])
-    return midi
+    return piano_midi((MidiNote(n.pitch, n.start_s, n.end_s, n.velocity) for n in notes),
+                      tempo_bpm=tempo_bpm, ppq=ppq, program=program, name=name)
 
 
 def write_midi(path: Path, notes: Sequence[TranscribedNote], *, tempo_bpm: float, ppq: int = 480,
