@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import importlib
 import typing
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import tomllib
 from pydantic import BaseModel, ValidationError
@@ -28,6 +29,7 @@ from models.errors import PresetError
 
 BUILTIN_PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
 JOBS = ("clean", "inpaint", "transcribe")
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,21 @@ def apply_overrides(settings: BaseModel, overrides: dict[str, Any], *, source: s
         return model.model_validate({**settings.model_dump(), **overrides})
     except ValidationError as exc:
         raise PresetError(format_validation_error(Path(source), model, exc)) from exc
+
+
+def job_settings(model: type[SettingsT], job: str, preset: str | None, options: Mapping[str, Any], *,
+                 job_options: Collection[str], user_dir: Path | None) -> SettingsT:
+    """The settings a job runs with: the preset's (or the defaults), then the request's options on top.
+
+    ``job_options`` name options that are inputs rather than settings (gaps, report flags, ...);
+    ``None`` values mean "not given" and keep the preset's value.
+    """
+    base: BaseModel = model() if preset is None else find_preset(preset, user_dir, job=job).settings
+    overrides = {k: v for k, v in options.items() if k not in job_options and v is not None}
+    settings = apply_overrides(base, overrides, source="options")
+    if not isinstance(settings, model):
+        raise PresetError(f"preset {preset!r} does not hold {job} settings")
+    return settings
 
 
 def format_validation_error(path: Path, model: type[BaseModel], exc: ValidationError) -> str:

@@ -96,3 +96,17 @@ def test_every_shipped_preset_is_valid() -> None:
     for path in shipped:
         preset = presets.load_preset_file(path, builtin=True)
         assert preset.description, f"{path.name} needs a description"
+
+
+def test_job_settings_layers_options_over_the_preset(tmp_path: Path, toy_job: None,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(presets, "BUILTIN_PRESETS_DIR", tmp_path)
+    _write(tmp_path, "calm", 'job = "clean"\n[settings]\nmax_pause_ms = 900\nbreath_mode = "keep"\n')
+    settings = presets.job_settings(_ToySettings, "clean", "calm",
+                                    {"max_pause_ms": 400, "breath_mode": None, "report": True},
+                                    job_options={"report"}, user_dir=None)
+    assert settings.max_pause_ms == 400  # the request's option wins
+    assert settings.breath_mode == "keep"  # None means "not given": the preset's value stays
+    assert presets.job_settings(_ToySettings, "clean", None, {}, job_options=(), user_dir=None) == _ToySettings()
+    with pytest.raises(PresetError, match="report"):
+        presets.job_settings(_ToySettings, "clean", "calm", {"report": True}, job_options=(), user_dir=None)

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from daemon.jobs.base import JobContext, JobOutcome, JobSpec, OutputFile
-from daemon.presets import apply_overrides, find_preset
+from daemon.jobs.clean_preset import PresetSettings
+from daemon.presets import job_settings
 from models.audio_io import audio_info
 from models.clean.edits import EditList
 from models.errors import UserInputError
@@ -25,16 +26,12 @@ DEFAULT_PRESET = "podcast-gentle"
 JOB_OPTIONS = ("multitrack", "report")
 
 
-def _settings(spec: JobSpec, ctx: JobContext) -> tuple[str, Any]:
-    from daemon.jobs.clean_preset import PresetSettings
-
+def _settings(spec: JobSpec, ctx: JobContext) -> tuple[str, PresetSettings]:
+    """The preset's name (a ``.toml`` path counts by its stem) and the settings to run with."""
     name = spec.preset or DEFAULT_PRESET
-    preset = find_preset(name, ctx.user_presets_dir, job="clean")
-    overrides = {k: v for k, v in spec.options.items() if k not in JOB_OPTIONS}
-    settings = apply_overrides(preset.settings, overrides, source="options")
-    if not isinstance(settings, PresetSettings):
-        raise UserInputError(f"preset {name!r} does not hold clean settings")
-    return preset.name, settings
+    settings = job_settings(PresetSettings, "clean", name, spec.options, job_options=JOB_OPTIONS,
+                            user_dir=ctx.user_presets_dir)
+    return Path(name).stem if name.endswith(".toml") else name, settings
 
 
 def _check_inputs(inputs: tuple[Path, ...]) -> None:

@@ -22,6 +22,7 @@ import numpy as np
 
 from daemon.jobs.base import JobContext, JobOutcome, JobSpec, OutputFile
 from daemon.jobs.inpaint_preset import PresetSettings
+from daemon.presets import job_settings
 from models.errors import ModelError, UserInputError
 from models.progress import scaled
 
@@ -36,21 +37,9 @@ MODEL_NAME = "inpaint-gapnet"
 _JOB_OPTIONS = {"gaps", "report", "out_file"}
 
 
-def resolve_settings(spec: JobSpec, ctx: JobContext) -> PresetSettings:
-    from daemon.presets import apply_overrides, find_preset
-
-    settings: PresetSettings = PresetSettings()
-    if spec.preset:
-        preset = find_preset(spec.preset, ctx.user_presets_dir, job="inpaint")
-        settings = PresetSettings.model_validate(preset.settings.model_dump())
-    overrides = {k: v for k, v in spec.options.items() if k not in _JOB_OPTIONS and v is not None}
-    result = apply_overrides(settings, overrides)
-    assert isinstance(result, PresetSettings)
-    return result
-
-
 def run(spec: JobSpec, ctx: JobContext) -> JobOutcome:
-    settings = resolve_settings(spec, ctx)
+    settings = job_settings(PresetSettings, "inpaint", spec.preset, spec.options, job_options=_JOB_OPTIONS,
+                            user_dir=ctx.user_presets_dir)
     gap_ranges = spec.options.get("gaps")
     if gap_ranges is None and not settings.detect:
         raise UserInputError("inpaint needs gaps (options.gaps / --gap / --gaps) or detection (--detect)")

@@ -17,6 +17,7 @@ from typing import Any
 
 from daemon.jobs.base import JobContext, JobOutcome, JobSpec, OutputFile
 from daemon.jobs.transcribe_preset import PresetSettings
+from daemon.presets import job_settings
 from models.errors import UserInputError
 from models.progress import ProgressFn, scaled
 
@@ -26,19 +27,6 @@ MODEL_NAME = "transcribe-piano"
 #: Options that are job inputs rather than preset fields.
 _JOB_OPTIONS = {"report", "musicxml", "out_file"}
 _QUANTIZE = {"16th": (4,), "8th": (2,), "16th-triplet": (4, 3)}
-
-
-def resolve_settings(spec: JobSpec, ctx: JobContext) -> PresetSettings:
-    from daemon.presets import apply_overrides, find_preset
-
-    settings = PresetSettings()
-    if spec.preset:
-        preset = find_preset(spec.preset, ctx.user_presets_dir, job="transcribe")
-        settings = PresetSettings.model_validate(preset.settings.model_dump())
-    overrides = {k: v for k, v in spec.options.items() if k not in _JOB_OPTIONS and v is not None}
-    result = apply_overrides(settings, overrides)
-    assert isinstance(result, PresetSettings)
-    return result
 
 
 def decode_settings(settings: PresetSettings) -> Any:
@@ -53,7 +41,8 @@ def decode_settings(settings: PresetSettings) -> Any:
 def run(spec: JobSpec, ctx: JobContext) -> JobOutcome:
     from models.registry import load_model
 
-    settings = resolve_settings(spec, ctx)
+    settings = job_settings(PresetSettings, "transcribe", spec.preset, spec.options, job_options=_JOB_OPTIONS,
+                            user_dir=ctx.user_presets_dir)
     if spec.options.get("out_file") and len(spec.inputs) != 1:
         raise UserInputError("an output file name only works with a single input")
     model = load_model(MODEL_NAME, device="cpu")
