@@ -8,31 +8,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from daemon.client import DaemonClient
 from daemon.jobs.base import JobSpec
 from daemon.settings import Settings
 from daemon.store import JobStore
-from tests.daemon_support.harness import REPO, DaemonProcess, daemon_env, runner_log, wait_for
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[DaemonProcess]]:
-    started: list[DaemonProcess] = []
-    yield started
-    for daemon in started:
-        daemon.close()
-
-
-def _start(daemons: list[DaemonProcess], home: Path, **env: str) -> DaemonProcess:
-    daemon = DaemonProcess(home, **env)
-    daemons.append(daemon)
-    daemon.start()
-    return daemon
+from tests.daemon_support.harness import REPO, StartDaemon, daemon_env, runner_log, wait_for
 
 
 def _partials(root: Path) -> list[Path]:
@@ -47,10 +29,10 @@ def _offline_jobs(home: Path) -> dict[str, str]:
         store.close()
 
 
-def test_kill_9_during_a_job_then_restart(tmp_path: Path, daemons: list[DaemonProcess]) -> None:
+def test_kill_9_during_a_job_then_restart(tmp_path: Path, start_daemon: StartDaemon) -> None:
     home = tmp_path / "home"
     folder = home / "hot" / "copy"
-    daemon = _start(daemons, home, REAMEND_TEST_DELAY_S="1.5")
+    daemon = start_daemon(home, REAMEND_TEST_DELAY_S="1.5")
     client = daemon.client
     assert client is not None
     take = os.urandom(300_000)
@@ -65,7 +47,7 @@ def test_kill_9_during_a_job_then_restart(tmp_path: Path, daemons: list[DaemonPr
     assert DaemonClient.from_settings(Settings(home=home)) is None  # stale api.json: pid is dead
     assert set(_offline_jobs(home).values()) == {"running", "queued"}
 
-    client = _start(daemons, home, REAMEND_TEST_DELAY_S="0.2").client
+    client = start_daemon(home, REAMEND_TEST_DELAY_S="0.2").client
     assert client is not None
     wait_for(lambda: (folder / "done" / "take.wav.job.json").exists(), what="the interrupted hot job")
     assert client.wait(api_id, timeout_s=20)["state"] == "done"
@@ -81,9 +63,9 @@ def test_kill_9_during_a_job_then_restart(tmp_path: Path, daemons: list[DaemonPr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["api.copy.wav", "api.edits.json"]
 
 
-def test_sigterm_drains_running_jobs_and_keeps_the_queue(tmp_path: Path, daemons: list[DaemonProcess]) -> None:
+def test_sigterm_drains_running_jobs_and_keeps_the_queue(tmp_path: Path, start_daemon: StartDaemon) -> None:
     home = tmp_path / "home"
-    daemon = _start(daemons, home)
+    daemon = start_daemon(home)
     client = daemon.client
     assert client is not None
     sources = []
@@ -99,14 +81,14 @@ def test_sigterm_drains_running_jobs_and_keeps_the_queue(tmp_path: Path, daemons
     assert _offline_jobs(home) == {first: "done", second: "queued"}
     assert (tmp_path / "first.copy.wav").exists() and not daemon.api_file.exists()
 
-    restarted = _start(daemons, home).client
+    restarted = start_daemon(home).client
     assert restarted is not None
     assert restarted.wait(second, timeout_s=20)["state"] == "done"
 
 
-def test_a_second_signal_stops_at_once_and_the_job_reruns(tmp_path: Path, daemons: list[DaemonProcess]) -> None:
+def test_a_second_signal_stops_at_once_and_the_job_reruns(tmp_path: Path, start_daemon: StartDaemon) -> None:
     home = tmp_path / "home"
-    daemon = _start(daemons, home)
+    daemon = start_daemon(home)
     client = daemon.client
     assert client is not None
     source = tmp_path / "long.wav"
@@ -125,9 +107,9 @@ def test_a_second_signal_stops_at_once_and_the_job_reruns(tmp_path: Path, daemon
     assert not (tmp_path / "out" / "long.copy.wav").exists()
 
 
-def test_one_daemon_per_home(tmp_path: Path, daemons: list[DaemonProcess]) -> None:
+def test_one_daemon_per_home(tmp_path: Path, start_daemon: StartDaemon) -> None:
     home = tmp_path / "home"
-    first = _start(daemons, home)
+    first = start_daemon(home)
     second = subprocess.run([sys.executable, "-m", "tests.daemon_support.fake_daemon"], cwd=REPO,
                             env=daemon_env(home), capture_output=True, text=True, timeout=30)
     assert second.returncode == 1 and "already running" in second.stderr

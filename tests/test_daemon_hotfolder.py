@@ -8,27 +8,9 @@ import os
 import random
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.daemon_support.harness import DaemonProcess, runner_log, wait_for
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[DaemonProcess]]:
-    started: list[DaemonProcess] = []
-    yield started
-    for daemon in started:
-        daemon.close()
-
-
-def _start(daemons: list[DaemonProcess], home: Path, **env: str) -> DaemonProcess:
-    daemon = DaemonProcess(home, **env)
-    daemons.append(daemon)
-    daemon.start()
-    return daemon
+from tests.daemon_support.harness import StartDaemon, runner_log, wait_for
 
 
 def _digest(data: bytes) -> str:
@@ -61,7 +43,7 @@ def _check_done(folder: Path, name: str, data: bytes) -> None:
 
 
 def test_a_burst_of_200_files_is_processed_exactly_once(tmp_path: Path,
-                                                        daemons: list[DaemonProcess]) -> None:
+                                                        start_daemon: StartDaemon) -> None:
     home = tmp_path / "home"
     folder = home / "hot" / "copy"
     folder.mkdir(parents=True)
@@ -87,7 +69,7 @@ def test_a_burst_of_200_files_is_processed_exactly_once(tmp_path: Path,
     moved = [f"moved{i:03d}.wav" for i in range(25)]
     payloads = {name: content(name) for name in quick + slow + moved}
 
-    daemon = _start(daemons, home)
+    daemon = start_daemon(home)
     pauses_s = [rng.choice([0.02, 0.15]) for _ in range(10)]
 
     def write_share(index: int) -> None:
@@ -124,7 +106,7 @@ def test_a_burst_of_200_files_is_processed_exactly_once(tmp_path: Path,
     # A restart finds nothing new to do; a new drop of a known name is a new job filed apart.
     daemon.signal()
     assert daemon.wait() == 0
-    client = _start(daemons, home).client
+    client = start_daemon(home).client
     assert client is not None
     again = os.urandom(1000)
     (folder / "quick000.wav").write_bytes(again)
@@ -138,10 +120,10 @@ def test_a_burst_of_200_files_is_processed_exactly_once(tmp_path: Path,
 
 
 def test_stable_size_readiness_without_closed_file_events(tmp_path: Path,
-                                                          daemons: list[DaemonProcess]) -> None:
+                                                          start_daemon: StartDaemon) -> None:
     home = tmp_path / "home"
     folder = home / "hot" / "copy"
-    daemon = _start(daemons, home, REAMEND_TEST_READINESS="stable", REAMEND_TEST_STABLE_S="0.6")
+    daemon = start_daemon(home, REAMEND_TEST_READINESS="stable", REAMEND_TEST_STABLE_S="0.6")
     assert "readiness: stable size" in daemon.log_text
     payloads = {f"s{i:02d}.wav": os.urandom(50_000 + i) for i in range(12)}
     writers = [threading.Thread(target=_write_slowly, args=(folder / name, data),
@@ -158,10 +140,10 @@ def test_stable_size_readiness_without_closed_file_events(tmp_path: Path,
 
 
 def test_bad_files_fail_clearly_and_the_daemon_keeps_going(tmp_path: Path,
-                                                           daemons: list[DaemonProcess]) -> None:
+                                                           start_daemon: StartDaemon) -> None:
     home = tmp_path / "home"
     folder = home / "hot" / "copy"
-    daemon = _start(daemons, home, REAMEND_TEST_DELAY_S="1.5")
+    daemon = start_daemon(home, REAMEND_TEST_DELAY_S="1.5")
     client = daemon.client
     assert client is not None
     bad = {"corrupt.wav": b"CORRUPT data", "unreadable.wav": b"secret", "enospc-take.wav": b"fine audio"}

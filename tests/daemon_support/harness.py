@@ -8,9 +8,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from daemon.client import DaemonClient, read_api_file
 
@@ -99,3 +101,22 @@ def runner_log(home: Path) -> list[tuple[str, str]]:
     if not path.exists():
         return []
     return [tuple(line.split(" ", 1)) for line in path.read_text().splitlines()]  # type: ignore[misc]
+
+
+StartDaemon = Callable[..., DaemonProcess]
+
+
+@pytest.fixture
+def start_daemon() -> Iterator[StartDaemon]:
+    """Start test daemons (``start_daemon(home, **env)``); every one is closed at teardown."""
+    started: list[DaemonProcess] = []
+
+    def start(home: Path, **env: str) -> DaemonProcess:
+        daemon = DaemonProcess(home, **env)
+        started.append(daemon)
+        daemon.start()
+        return daemon
+
+    yield start
+    for daemon in started:
+        daemon.close()
