@@ -20,14 +20,11 @@ def _reamend_clean_project():
 
     def body():
         items = rc.audio_items(rc.all_items())
-        answer = rc.ask_preset("reamend: clean whole project", "")
-        if answer is None:
+        queued = rc.queue_clean(items, scope="project", title="reamend: clean whole project")
+        if queued is None:
             return None
-        preset, mode = answer
-        tracks = {item["track_guid"] for item in items}
-        reaper = rc.payload("clean", items, scope="project", preset=preset, mode=mode)
-        job = rc.submit("clean", rc.unique_sources(items), {"multitrack": len(tracks) > 1}, reaper, preset)
-        return f"project cleaning queued ({len(items)} items, {len(tracks)} tracks): job {job}"
+        job, _, n_tracks = queued
+        return f"project cleaning queued ({len(items)} items, {n_tracks} tracks): job {job}"
 
     rc.run_action(body)
 

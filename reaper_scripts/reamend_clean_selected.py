@@ -20,13 +20,10 @@ def _reamend_clean_selected():
 
     def body():
         items = rc.audio_items(rc.selected_items())
-        answer = rc.ask_preset("reamend: clean selected items", "")
-        if answer is None:
+        queued = rc.queue_clean(items, scope="selection", title="reamend: clean selected items")
+        if queued is None:
             return None
-        preset, mode = answer
-        tracks = {item["track_guid"] for item in items}
-        reaper = rc.payload("clean", items, scope="selection", preset=preset, mode=mode)
-        job = rc.submit("clean", rc.unique_sources(items), {"multitrack": len(tracks) > 1}, reaper, preset)
+        job, preset, _ = queued
         return f"cleaning queued for {len(items)} item(s) with preset {preset!r}: job {job}"
 
     rc.run_action(body)

@@ -236,6 +236,21 @@ def ask_preset(title, default):
     return preset or None, mode or None
 
 
+
+def queue_clean(items, *, scope, title):
+    """Ask for a preset and result mode, then queue one clean job for ``items``.
+
+    Items on several tracks are one multitrack session (time is removed only where
+    every track can lose it). Returns (job id, preset, track count), or None when cancelled."""
+    answer = ask_preset(title, "")
+    if answer is None:
+        return None
+    preset, mode = answer
+    tracks = {item["track_guid"] for item in items}
+    reaper = payload("clean", items, scope=scope, preset=preset, mode=mode)
+    job = submit("clean", unique_sources(items), {"multitrack": len(tracks) > 1}, reaper, preset)
+    return job, preset, len(tracks)
+
 # --- user feedback ------------------------------------------------------------------------
 
 
