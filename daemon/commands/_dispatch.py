@@ -16,13 +16,7 @@ def register_verb(subparsers: Any, verb: str, help_text: str) -> None:
     parser = subparsers.add_parser(verb, help=help_text)
     jobs = parser.add_subparsers(dest=f"{verb}_job", metavar="JOB", required=True, parser_class=type(parser))
     for job in JOBS:
-        name = f"daemon.commands._{verb}_{job}"
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue  # that job's training/benchmark is not installed in this checkout
+        module = importlib.import_module(f"daemon.commands._{verb}_{job}")
         job_parser = jobs.add_parser(job, help=(module.__doc__ or "").strip().splitlines()[0])
         module.add_arguments(job_parser)
         job_parser.set_defaults(func=module.run)

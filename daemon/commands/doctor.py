@@ -86,11 +86,9 @@ def _soundfont_checks() -> list[dict[str, str]]:
 
 
 def _daemon_check(ctx: CliContext) -> dict[str, str]:
+    from daemon.client import DaemonClient
+
     api_file: Path = ctx.settings.api_file
-    try:
-        from daemon.client import DaemonClient
-    except ImportError:
-        return _check("daemon", "warn", "daemon support not installed")
     client = DaemonClient.from_settings(ctx.settings)
     if client is None:
         return _check("daemon", "warn", f"not running (no {api_file}); start with 'reamend daemon'")
@@ -102,10 +100,8 @@ def _daemon_check(ctx: CliContext) -> dict[str, str]:
 
 
 def _reaper_check(ctx: CliContext) -> dict[str, str]:
-    try:
-        from daemon.reaper.bridge import probe_reaper
-    except ImportError:
-        return _check("REAPER", "warn", "REAPER bridge not installed")
+    from daemon.reaper.bridge import probe_reaper
+
     reachable, detail = probe_reaper(ctx.settings)
     return _check("REAPER", "ok" if reachable else "warn", detail)
 
