@@ -84,10 +84,6 @@ def find_preset(name_or_path: str, user_dir: Path | None = None, *, job: str | N
     return preset
 
 
-def default_settings(job: str) -> BaseModel:
-    return settings_model(job)()
-
-
 def load_preset_file(path: Path, *, builtin: bool = False) -> Preset:
     """Parse and validate one preset file; errors name file, field, value and allowed values."""
     try:
