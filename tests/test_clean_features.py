@@ -12,7 +12,7 @@ from models.clean.detect import _StreamingFrames, apply_signal_logic, measure_fi
 from models.clean.episodes import compose_episode, frame_labels
 from models.clean.features import FEATURE_DIM, features_of, raw_frames
 from models.clean.labels import ANALYSIS_SR, BREATH, CLICK, NUM_CLASSES, PAUSE, SPEECH
-from models.clean.sources import Material, Pool
+from models.clean.sources import TRAIN_BREATHS, VAL_BREATHS, Material, Pool
 
 
 def test_streamed_frames_equal_whole_signal_frames() -> None:
@@ -91,7 +91,7 @@ def test_composed_episode_has_consistent_labels() -> None:
     words = [(np.sin(2 * np.pi * f * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t))).astype(np.float32)
              for f in (150, 200, 250)]
     voice = Pool.from_clips(words)
-    material = Material(voices={"a": voice, "b": voice}, breaths=Pool.from_clips([sounds.synth_inhale(rng)]))
+    material = Material(voices={"a": voice, "b": voice}, breaths=(Pool.from_clips([sounds.synth_inhale(rng)]),))
     episode = compose_episode(material, np.random.default_rng(5), duration_s=8.0)
     assert episode.audio.shape == (8 * ANALYSIS_SR,)
     assert episode.labels.shape == (800,)
@@ -99,3 +99,30 @@ def test_composed_episode_has_consistent_labels() -> None:
     assert set(np.unique(episode.labels).tolist()) >= {SPEECH, PAUSE}
     assert BREATH in np.unique(np.concatenate([compose_episode(material, np.random.default_rng(s),
                                                                duration_s=8.0).labels for s in range(6)]))
+
+
+def test_training_breaths_are_varied_and_never_from_the_held_out_soundfont() -> None:
+    held_out = {preset.soundfont for preset in VAL_BREATHS}
+    assert held_out and not held_out & {preset.soundfont for preset in TRAIN_BREATHS}
+    assert len({preset.cache_name for preset in TRAIN_BREATHS}) == len(TRAIN_BREATHS) >= 3
+    rng = np.random.default_rng(8)
+    centroids = []
+    for make in (sounds.synth_inhale, sounds.synth_exhale, sounds.synth_sniff):
+        breath = make(rng)
+        assert 0.1 * ANALYSIS_SR <= breath.shape[0] <= 0.9 * ANALYSIS_SR
+        assert np.all(np.isfinite(breath)) and sounds.rms(breath) > 0
+        spectrum = np.abs(np.fft.rfft(breath)) ** 2
+        centroids.append(float(np.sum(np.fft.rfftfreq(breath.shape[0], 1 / ANALYSIS_SR) * spectrum) / np.sum(spectrum)))
+    exhale, sniff = centroids[1], centroids[2]
+    assert exhale < sniff  # an open-mouth exhale is darker than a nose sniff
+
+
+def test_training_episodes_mix_breath_sources() -> None:
+    t = np.arange(ANALYSIS_SR) / ANALYSIS_SR
+    voice = Pool.from_clips([(np.sin(2 * np.pi * 180 * t) * np.hanning(t.shape[0])).astype(np.float32)])
+    rng = np.random.default_rng(9)
+    recorded = (Pool.from_clips([sounds.synth_sniff(rng)]), Pool.from_clips([sounds.synth_exhale(rng)]))
+    material = Material(voices={"a": voice, "b": voice}, breaths=recorded, augment_breaths=True)
+    episodes = [compose_episode(material, np.random.default_rng(s), duration_s=8.0) for s in range(4)]
+    assert all(np.all(np.isfinite(e.audio)) for e in episodes)
+    assert BREATH in np.unique(np.concatenate([e.labels for e in episodes]))

@@ -104,3 +104,22 @@ def test_silence_only_gets_no_cuts() -> None:
     edits = plan([track], PlanSettings())
     assert edits.cuts == ()
     assert [e.action for e in edits.events] == ["keep"]
+
+
+def test_doubtful_frames_next_to_speech_stay_protected() -> None:
+    track = _analysis([(SPEECH, 1.0), (PAUSE, 3.0), (SPEECH, 1.0)])
+    tail = np.arange(round(1.0 / FRAME_S), round(1.3 / FRAME_S))
+    track.probs[tail, SPEECH] = 0.3  # a fading word ending the model is unsure about
+    settings = PlanSettings(max_pause_ms=1000, target_pause_ms=600, speech_margin_ms=60)
+    cut = _cut_frames(plan([track], settings), track.frames)
+    assert not cut[: round(1.36 / FRAME_S)].any()
+    assert cut.any()
+
+
+def test_breath_event_takes_in_its_quiet_onset_and_tail() -> None:
+    track = _analysis([(SPEECH, 1.0), (PAUSE, 0.2), (PAUSE, 0.1), (BREATH, 0.2), (PAUSE, 0.1), (PAUSE, 0.1),
+                       (SPEECH, 1.0)])
+    edges = np.r_[round(1.2 / FRAME_S):round(1.3 / FRAME_S), round(1.5 / FRAME_S):round(1.6 / FRAME_S)]
+    track.probs[edges, BREATH] = 0.4  # labelled pause, but breath is likely
+    breath = next(e for e in plan([track], PlanSettings()).events if e.label == "breath")
+    assert breath.start_s == pytest.approx(1.2) and breath.end_s == pytest.approx(1.6)

@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where rendered material, shards and validation episodes are cached")
     parser.add_argument("--checkpoint", type=Path, default=REPO / "training" / "clean" / "last.pt",
                         help="resumable checkpoint (model + optimizer + step)")
-    parser.add_argument("--steps", type=int, default=2000, help="total optimizer steps")
+    parser.add_argument("--steps", type=int, default=2500, help="total optimizer steps")
     parser.add_argument("--shards", type=int, default=16, help="training shards of 250 episodes of 8 s")
     parser.add_argument("--export-only", action="store_true",
                         help="only export the current checkpoint to models/weights and the manifest")

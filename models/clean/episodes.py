@@ -89,11 +89,24 @@ class _Timeline:
         segment[segment == _RANK[SPEECH]] = _RANK[PAUSE]
 
 
+def _training_breath(material: Material, rng: np.random.Generator) -> np.ndarray:
+    """Recorded breaths from a random source, mostly reshaped into new timbres, or a
+    synthesized inhale, exhale or sniff."""
+    pools = [pool for pool in material.breaths if len(pool)]
+    if pools and rng.random() < 0.55:
+        pool = pools[int(rng.integers(len(pools)))]
+        clip = pool.clip(int(rng.integers(len(pool))))
+        return sounds.reshape_breath(rng, clip) if rng.random() < 0.8 else clip
+    return trim_silence(sounds.synth_breath(rng), floor_db=-40.0)
+
+
 def _breath(material: Material, rng: np.random.Generator) -> np.ndarray:
-    if rng.random() < 0.4 and len(material.breaths):
-        clip = material.breaths.clip(int(rng.integers(len(material.breaths))))
-        if material.augment_breaths:
-            return sounds.reshape_breath(rng, clip)
+    if material.augment_breaths:
+        return _training_breath(material, rng)
+    # Validation: kept exactly as the benchmark episodes were rendered (one breath pool).
+    breaths = material.breaths[0] if material.breaths else None
+    if rng.random() < 0.4 and breaths is not None and len(breaths):
+        clip = breaths.clip(int(rng.integers(len(breaths))))
         if rng.random() < 0.5:  # vary length and pitch by resampling
             factor = rng.uniform(0.6, 1.6)
             clip = sps.resample(clip, max(16, int(clip.shape[0] * factor))).astype(np.float32)
@@ -109,7 +122,8 @@ def _fill_gap(tl: _Timeline, material: Material, rng: np.random.Generator, *, ga
         clip = _breath(material, rng)
         clip = clip[: max(0, gap - int(0.01 * SR))]
         if clip.shape[0] > 0.06 * SR:
-            clip = clip / (sounds.rms(clip) + 1e-9) * speech_rms * 10 ** (rng.uniform(-30, -8) / 20)
+            quietest_db = -35.0 if material.augment_breaths else -30.0
+            clip = clip / (sounds.rms(clip) + 1e-9) * speech_rms * 10 ** (rng.uniform(quietest_db, -8) / 20)
             where = rng.random()
             if where < 0.5:  # inhale right before the next word
                 at = gap_end - clip.shape[0] - int(rng.uniform(0, 0.04) * SR)

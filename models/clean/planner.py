@@ -29,6 +29,10 @@ NoiseMode = Literal["keep", "attenuate", "cut"]
 MUTE_GAIN_DB = -60.0
 #: Mouth-noise events may run this close to a word; cuts keep the full speech margin.
 EVENT_GUARD_FRAMES = 2
+#: A breath event also takes in the neighbouring non-speech frames whose breath probability
+#: reaches this: a breath's quiet onset and tail are often labelled pause, which would leave
+#: half the breath in place (chosen on the tuning episodes, not the held-out ones).
+BREATH_GROW_PROB = 0.3
 
 
 @dataclass(frozen=True)
@@ -76,9 +80,22 @@ def speech_mask(analysis: TrackAnalysis, settings: PlanSettings) -> np.ndarray:
     return (analysis.labels == SPEECH) | (analysis.probs[:, SPEECH] >= settings.speech_threshold)
 
 
+def _grow(core: np.ndarray, candidate: np.ndarray) -> np.ndarray:
+    """Hysteresis: the connected regions of ``core | candidate`` that hold a ``core`` frame."""
+    if not core.any():
+        return core
+    regions, count = ndimage.label(core | candidate)
+    keep = np.zeros(count + 1, dtype=bool)
+    keep[np.unique(regions[core])] = True
+    keep[0] = False
+    return keep[regions]
+
+
 def _class_runs(analysis: TrackAnalysis, speech: np.ndarray, cls: int, *, close_frames: int,
-                min_frames: int, guard: bool) -> list[_Run]:
+                min_frames: int, guard: bool, grow_prob: float | None = None) -> list[_Run]:
     mask = analysis.labels == cls
+    if grow_prob is not None:
+        mask = _grow(mask, (analysis.probs[:, cls] >= grow_prob) & ~speech)
     if close_frames:
         mask = ndimage.binary_closing(mask, structure=np.ones(close_frames + 1, dtype=bool)) | mask
     if guard:
@@ -95,7 +112,7 @@ def detect_events(analysis: TrackAnalysis, settings: PlanSettings) -> dict[int, 
     speech = speech_mask(analysis, settings)
     return {
         BREATH: _class_runs(analysis, speech, BREATH, close_frames=4, min_frames=_frames(settings.min_breath_ms),
-                            guard=True),
+                            guard=True, grow_prob=BREATH_GROW_PROB),
         CLICK: _class_runs(analysis, speech, CLICK, close_frames=0, min_frames=1, guard=False),
         BUMP: _class_runs(analysis, speech, BUMP, close_frames=2, min_frames=2, guard=True),
         NOISE: _class_runs(analysis, speech, NOISE, close_frames=3, min_frames=8, guard=True),

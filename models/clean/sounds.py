@@ -71,6 +71,47 @@ def synth_inhale(rng: np.random.Generator) -> np.ndarray:
     return (out * envelope * wobble).astype(np.float32)
 
 
+def synth_exhale(rng: np.random.Generator) -> np.ndarray:
+    """An exhale or sigh through an open mouth: breathy "h" noise shaped by one vowel's
+    formants (F1 300-900 Hz, F2 900-2500 Hz), darker than an inhale, quick onset, long fade."""
+    duration_s = rng.uniform(0.15, 0.9)
+    n = int(duration_s * SR)
+    source = _noise(rng, n, colour=rng.uniform(0.5, 1.8))
+    first = rng.uniform(300, 900)
+    second = rng.uniform(max(900.0, first * 1.4), 2500)
+    out = _bandpass(source, first * 0.7, first * 1.3) * rng.uniform(0.5, 1.0)
+    out += _bandpass(source, second * 0.8, second * 1.2) * rng.uniform(0.3, 1.0)
+    out += _bandpass(source, rng.uniform(2500, 3500), rng.uniform(4000, 7800)) * rng.uniform(0.0, 0.3)
+    t = np.linspace(0, 1, n, dtype=np.float32)
+    peak_at = rng.uniform(0.05, 0.35)
+    envelope = np.where(t < peak_at, (t / peak_at) ** rng.uniform(0.3, 1.5),
+                        ((1 - t) / (1 - peak_at)) ** rng.uniform(1.0, 3.0))
+    return (out * envelope).astype(np.float32)
+
+
+def synth_sniff(rng: np.random.Generator) -> np.ndarray:
+    """A quick inhale through the nose: 100-350 ms of bright, narrow hiss, sometimes in two pulls."""
+    duration_s = rng.uniform(0.1, 0.35)
+    n = int(duration_s * SR)
+    centre = rng.uniform(1500, 5000)
+    out = _bandpass(_noise(rng, n, colour=rng.uniform(0.0, 0.8)), centre * 0.6, centre * 1.6, order=3)
+    t = np.linspace(0, 1, n, dtype=np.float32)
+    envelope = np.maximum(np.sin(np.pi * t), 0.0) ** rng.uniform(0.5, 2.0)
+    if rng.random() < 0.4:
+        envelope = envelope * (0.35 + 0.65 * np.abs(np.sin(2 * np.pi * t)))
+    return (out * envelope).astype(np.float32)
+
+
+def synth_breath(rng: np.random.Generator) -> np.ndarray:
+    """Any synthesized breath: mouth inhale, open-mouth exhale or nose sniff."""
+    kind = rng.random()
+    if kind < 0.55:
+        return synth_inhale(rng)
+    if kind < 0.85:
+        return synth_exhale(rng)
+    return synth_sniff(rng)
+
+
 def reshape_breath(rng: np.random.Generator, clip: np.ndarray) -> np.ndarray:
     """A recorded breath made into another: new length and pitch, EQ, envelope and added air noise."""
     factor = rng.uniform(0.5, 2.0)

@@ -5,7 +5,10 @@ espeak-ng voice variants and festival voices. Validation holds out whole
 voices, so the benchmark measures a speaker the model never heard. Breath
 samples come from General MIDI "Breath Noise" (program 121) rendered with
 fluidsynth: FluidR3 for training, TimGM6mb (the validation soundfont) for
-validation. Every path goes through :func:`assert_trainable`.
+validation. Training adds the csound soundfont's Breath Noise and Wind
+(another recording each), because one soundfont's few breath recordings do not
+generalise to breath timbres unlike them. Every path goes through
+:func:`assert_trainable`.
 """
 
 from __future__ import annotations
@@ -53,6 +56,13 @@ TRAIN_VOICES: tuple[Voice, ...] = (
     Voice("espeak-scot-f3", "espeak", "en-gb-scotland+f3"),
     Voice("espeak-nyc-m5", "espeak", "en-us-nyc+m5"),
     Voice("festival-kal", "festival", "voice_kal_diphone"),
+    # More speakers, so that voices never heard are not mistaken for breaths or pauses.
+    Voice("espeak-us-klatt", "espeak", "en-us+klatt"),
+    Voice("espeak-gb-klatt4", "espeak", "en-gb+klatt4"),
+    Voice("espeak-us-alex", "espeak", "en-us+Alex"),
+    Voice("espeak-us-linda", "espeak", "en-us+linda"),
+    Voice("espeak-gb-grandpa", "espeak", "en-gb+grandpa"),
+    Voice("espeak-us-mike", "espeak", "en-us+Mike"),
 )
 VAL_VOICES: tuple[Voice, ...] = (
     Voice("festival-slt", "festival", "voice_cmu_us_slt_arctic_hts"),
@@ -160,23 +170,58 @@ def render_voice(voice: Voice, split: Split, *, max_clips: int, seed: int) -> Po
     return Pool.from_clips(clips)
 
 
-def render_gm_breaths(soundfont_name: str, *, seed: int) -> Pool:
-    """General MIDI Breath Noise (program 121) at many pitches, lengths and velocities."""
+@dataclass(frozen=True)
+class BreathPreset:
+    """One soundfont preset rendered as breath material (``bank``/``program`` as in General MIDI).
+
+    ``min_ms``/``max_ms`` bound the note lengths and ``trim_db`` how far under its peak a note
+    is cut off: a sustained noise with a long release such as Wind only sounds like a breath
+    in short notes trimmed close to their loud part.
+    """
+
+    soundfont: str
+    bank: int = 0
+    program: int = 121
+    min_ms: int = 125
+    max_ms: int = 750
+    trim_db: float = 45.0
+
+    @property
+    def cache_name(self) -> str:
+        if (self.bank, self.program, self.min_ms, self.max_ms) == (0, 121, 125, 750):
+            return f"breaths-{self.soundfont}"
+        return f"breaths-{self.soundfont}-{self.bank}-{self.program}"
+
+
+#: TimGM6mb stays out of training: it is the held-out breath timbre of the benchmark.
+TRAIN_BREATHS: tuple[BreathPreset, ...] = (
+    BreathPreset("FluidR3_GM.sf2"),
+    BreathPreset("sf_GMbank.sf2"),
+    BreathPreset("sf_GMbank.sf2", bank=3, program=122, min_ms=150, max_ms=900, trim_db=10.0),
+)
+VAL_BREATHS: tuple[BreathPreset, ...] = (BreathPreset("TimGM6mb.sf2"),)
+
+
+def render_gm_breaths(preset: BreathPreset, *, seed: int) -> Pool:
+    """One soundfont preset (General MIDI Breath Noise by default) at many pitches, lengths and
+    velocities, each note trimmed to its audible part."""
     import mido
 
     if shutil.which("fluidsynth") is None:
         raise FileNotFoundError("fluidsynth is not installed (Debian package fluidsynth)")
-    soundfont = assert_trainable(find_soundfont(soundfont_name))
+    soundfont = assert_trainable(find_soundfont(preset.soundfont))
     rng = np.random.default_rng(seed)
     midi = mido.MidiFile(ticks_per_beat=480)
     track = mido.MidiTrack()
     midi.tracks.append(track)
-    track.append(mido.Message("program_change", program=121, channel=0, time=0))
+    if preset.bank:
+        track.append(mido.Message("control_change", control=0, value=preset.bank, channel=0, time=0))
+    track.append(mido.Message("program_change", program=preset.program, channel=0, time=0))
     spacing_ticks = 480 * 4  # 2 s at 120 bpm: every note decays before the next
     notes = []
     for _ in range(80):
         note = int(rng.integers(45, 85))
-        length_ticks = int(rng.integers(120, 720))
+        length_ticks = int(rng.integers(preset.min_ms * 480 // 500, preset.max_ms * 480 // 500))
         velocity = int(rng.integers(50, 127))
         track.append(mido.Message("note_on", note=note, velocity=velocity, channel=0, time=0))
         track.append(mido.Message("note_off", note=note, velocity=0, channel=0, time=length_ticks))
@@ -193,7 +238,7 @@ def render_gm_breaths(soundfont_name: str, *, seed: int) -> Pool:
     step = 2 * ANALYSIS_SR
     for index in range(len(notes)):
         piece = rendered[index * step:(index + 1) * step]
-        trimmed = trim_silence(piece, floor_db=-45.0)
+        trimmed = trim_silence(piece, floor_db=-preset.trim_db)
         if trimmed.shape[0] > ANALYSIS_SR // 20:
             clips.append(trimmed)
     return Pool.from_clips(clips)
@@ -225,7 +270,9 @@ class Material:
     """Everything one split draws from: speech per voice and breath samples."""
 
     voices: dict[str, Pool]
-    breaths: Pool
+    #: One pool per breath source; an episode first picks a source, so a large pool does not
+    #: crowd out a small one.
+    breaths: tuple[Pool, ...]
     #: Training only: reshape every sampled breath (EQ, pitch, added air noise) so that one
     #: soundfont's few breath recordings stand for many breath timbres.
     augment_breaths: bool = False
@@ -239,6 +286,6 @@ def load_material(cache_dir: Path, split: Split, *, clips_per_voice: int = 120) 
         pools[voice.name] = cached_pool(cache_dir, f"voice-{voice.name}",
                                         functools.partial(render_voice, voice, split, max_clips=clips_per_voice,
                                                           seed=1000 + index))
-    font = "FluidR3_GM.sf2" if split == "train" else "TimGM6mb.sf2"
-    breaths = cached_pool(cache_dir, f"breaths-{font}", lambda: render_gm_breaths(font, seed=7))
+    breaths = tuple(cached_pool(cache_dir, preset.cache_name, functools.partial(render_gm_breaths, preset, seed=7))
+                    for preset in (TRAIN_BREATHS if split == "train" else VAL_BREATHS))
     return Material(voices=pools, breaths=breaths, augment_breaths=split == "train")

@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 #: Loss weight per class (speech, pause, breath, click, bump, noise): mistakes on speech
 #: frames cost most (a cut word is the worst outcome); rare classes are up-weighted.
 CLASS_WEIGHTS = (2.5, 1.0, 3.0, 6.0, 3.0, 2.0)
+#: Part of every shard's file name: bump it whenever episode synthesis changes, so stale
+#: shards are never mixed with new ones (v2: three breath soundfont sources, exhales and sniffs;
+#: v3: 16 training voices instead of 10).
+SHARD_VERSION = "v3"
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ class TrainConfig:
     episode_s: float = 8.0
     val_episodes: int = 60
     val_episode_s: float = 30.0
-    steps: int = 2000
+    steps: int = 2500
     batch: int = 32
     crop_frames: int = 500
     learning_rate: float = 2e-3
@@ -60,6 +64,8 @@ def render_shard(material: Material, path: Path, *, episodes: int, episode_s: fl
     labels = []
     for _ in range(episodes):
         episode = compose_episode(material, rng, duration_s=episode_s)
+        if not np.isfinite(episode.audio).all():
+            raise ValueError("a synthesized training episode holds NaN or infinite samples")
         feats.append(features_of(episode.audio).astype(np.float16))
         labels.append(episode.labels)
     tmp = path.with_suffix(".tmp.npz")
@@ -71,7 +77,7 @@ def ensure_training_shards(config: TrainConfig, *, progress: Callable[[str], Non
     """Render missing shards (deterministic per index) and return all shard paths."""
     shard_dir = config.cache_dir / "shards"
     shard_dir.mkdir(parents=True, exist_ok=True)
-    paths = [shard_dir / f"train-{i:03d}-{config.episode_s:g}s.npz" for i in range(config.shards)]
+    paths = [shard_dir / f"train-{SHARD_VERSION}-{i:03d}-{config.episode_s:g}s.npz" for i in range(config.shards)]
     if all(p.exists() for p in paths):
         return paths
     material = load_material(config.cache_dir / "material", "train")

@@ -53,7 +53,7 @@ def find_soundfont(name: str) -> Path:
             return candidate.resolve()
     raise FileNotFoundError(
         f"soundfont {name} not found in {', '.join(map(str, SOUNDFONT_DIRS))}; "
-        "install Debian packages fluid-soundfont-gm and timgm6mb-soundfont"
+        "install Debian packages fluid-soundfont-gm, timgm6mb-soundfont and csound-soundfont"
     )
 
 
