@@ -96,3 +96,31 @@ def test_detection_scoring_and_bench_tables() -> None:
     text = markdown_tables(result)
     assert "| 100 ms | - | 2.5 / 2.47 / 4.69 / 400 | - | - |" in text
     assert "| music | tape | vhs-piano | 0.333 | 0.333 | 0.333 | 1 / 2 / 2 |" in text
+
+
+def speech_like(seconds: float = 8.0, *, seed: int = 0) -> np.ndarray:
+    """Syllables (voiced buzz plus a hiss burst) between word pauses that decay to a steady noise floor."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SR)
+    x = 10 ** (-70 / 20) * rng.standard_normal(n)
+    position = int(0.3 * SR)
+    while position < n - SR // 2:
+        length = int(rng.uniform(0.15, 0.4) * SR)
+        t = np.arange(length) / SR
+        f0 = rng.uniform(100, 220)
+        buzz = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 40) if f0 * k < 7500)
+        envelope = np.sin(np.pi * t / t[-1]) ** 0.5
+        syllable = 0.1 * buzz * envelope + 0.02 * rng.standard_normal(length) * envelope
+        x[position : position + length] += syllable
+        position += length + int(rng.uniform(0.08, 0.3) * SR)
+    return x
+
+
+def test_word_pauses_are_not_tape_dropouts_but_a_dropout_inside_a_word_is() -> None:
+    """The dropout takes the recording's hiss with it (it is on the tape); a pause only decays to it."""
+    x = speech_like(seed=3)
+    level = np.convolve(x**2, np.ones(2205) / 2205, mode="same")
+    loud = int(np.argmax(level[SR : -SR])) + SR  # the middle of some syllable
+    damaged = apply_tape(x, SR, loud - 1100, loud + 1100, rng=np.random.default_rng(4))  # 100 ms
+    found = [g for g in detect_dropouts(damaged, SR) if g.kind == "tape"]
+    assert score_detection([Gap(loud - 1100, loud + 1100)], found).f1 == 1.0

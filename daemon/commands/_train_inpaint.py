@@ -18,6 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=defaults.batch)
     parser.add_argument("--music-clips", type=int, default=defaults.music_clips, help="rendered 20 s music clips")
     parser.add_argument("--speech-clips", type=int, default=defaults.speech_clips)
+    parser.add_argument("--min-gap-ms", type=float, default=1000 * defaults.min_gap_s,
+                        help="shortest training gap (fine-tune on a range of lengths by resuming with another)")
+    parser.add_argument("--max-gap-ms", type=float, default=1000 * defaults.max_gap_s, help="longest training gap")
     parser.add_argument("--max-minutes", type=float, default=None, help="stop (and save) after this long")
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="resumable training state")
     parser.add_argument("--weights-out", type=Path, default=None,
@@ -28,7 +31,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from models.inpaint.train import TrainConfig, train
 
     config = TrainConfig(steps=args.steps, batch=args.batch, music_clips=args.music_clips,
-                         speech_clips=args.speech_clips)
+                         speech_clips=args.speech_clips, min_gap_s=args.min_gap_ms / 1000,
+                         max_gap_s=args.max_gap_ms / 1000)
     with ctx.progress("train inpaint") as progress:
         result = train(config, checkpoint=args.checkpoint, weights_out=args.weights_out, progress=progress,
                        max_minutes=args.max_minutes)

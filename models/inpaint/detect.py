@@ -6,21 +6,30 @@
 - Tape dropouts (oxide loss, VHS head clogs) drop the level suddenly, by 10 to
   40 dB within a few milliseconds, take the treble with them, and come back
   just as suddenly to where the music was. The detector tracks a broadband and
-  a treble level every 2.5 ms and looks for exactly that shape; depth, edge
+  a treble level every millisecond and looks for exactly that shape; depth, edge
   and treble loss and how fully the level comes back make up the confidence.
+  When the recording has a noise floor (tape hiss, room tone), that floor is
+  recorded on the tape too and drops out with the signal: the top band falls
+  *below* the recording's own floor, which no pause between words or notes
+  does (a pause decays *to* the floor). So a level drop only counts as a
+  dropout where the top band sinks below its floor inside it, and that
+  stretch gives the dropout's extent.
 - Clicks are outliers of an AR model's prediction residual.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.linalg import solve_toeplitz
 from scipy.ndimage import maximum_filter1d
-from scipy.signal import lfilter
+from scipy.signal import butter, lfilter, sosfilt
 
 from models.inpaint.gaps import Gap, GapKind, merge_gaps
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,12 @@ class DetectParams:
     click_threshold: float = 12.0
     silence_db: float = -60.0
     min_confidence: float = 0.7
+    #: The top band must sink this far below the recording's noise floor ...
+    hiss_drop_db: float = 4.0
+    #: ... for at least this long to mark a tape dropout (on recordings with a floor);
+    min_hiss_ms: float = 2.0
+    #: sunken stretches closer than this are one dropout.
+    bridge_ms: float = 40.0
 
 
 def detect_dropouts(samples: np.ndarray, sr: int, *, params: DetectParams | None = None) -> list[Gap]:
@@ -140,10 +155,138 @@ def detect_tape(x: np.ndarray, sr: int, *, params: DetectParams) -> list[Gap]:
     Two passes: ~5 ms analysis windows for most dropouts, and ~2 ms windows for
     dropouts under 15 ms, which the longer window smears out. Short windows
     also see a low note's waveform ripple, so that pass demands an 8 dB deeper drop.
+    Where the top band has a noise floor (hiss, room tone) that the dropouts on
+    the recording take along, those drops only mark *where* to look; the dropout
+    is the stretch where the top band sinks below that floor.
     """
     gaps = _tape_pass(x, sr, params=params, window_s=0.005, max_gap_ms=params.max_gap_ms, extra_drop_db=0.0)
     gaps += _tape_pass(x, sr, params=params, window_s=0.002, max_gap_ms=15.0, extra_drop_db=8.0)
+    hiss = _hiss(x, sr, drop_db=params.hiss_drop_db)
+    if hiss is None:
+        return gaps
+    sunken = _hiss_dropouts(hiss, gaps, sr, params=params)
+    # Only when the dropouts on this recording do take the floor along (hiss recorded on
+    # the tape, not added after it by the playback chain) is that the test to go by.
+    if any(g.confidence >= params.min_confidence for g in sunken):
+        return sunken
     return gaps
+
+
+def _hiss_dropouts(hiss: _Hiss, level_gaps: list[Gap], sr: int, *, params: DetectParams) -> list[Gap]:
+    """Dropouts on a recording with a noise floor: where the top band sinks below that floor.
+
+    The sunken stretches give the extent (a level drop alone overshoots into a
+    following pause, and a long dropout with loud words inside splits into
+    pieces); a level-drop candidate overlapping the stretch gives the sudden edge
+    that tells a dropout from, say, a noise gate closing. Sunken stretches less
+    than ``bridge_ms`` apart are one dropout: loud treble inside a dropout can
+    still reach above the floor. The caller falls back to the level drops alone
+    when nothing sinks (hiss added after the tape, by the playback chain).
+    """
+    below = (hiss.top_db < hiss.floor_db - hiss.drop_db) & ~hiss.digital
+    bridge = int(params.bridge_ms * 1e-3 * sr / hiss.hop)
+    for start, end in _runs(~below, 1):
+        if start > 0 and end < len(below) and end - start <= bridge:
+            below[start:end] = True
+    margin = int(params.margin_ms * 1e-3 * sr)
+    min_frames = max(1, int(params.min_hiss_ms * 1e-3 * sr / hiss.hop))
+    gaps = []
+    for start, end in _runs(below, min_frames):
+        first, last = start * hiss.hop, end * hiss.hop
+        overlapping = [g.confidence for g in level_gaps if g.start < last and g.end > first]
+        if not overlapping or 1000 * (last - first) / sr > params.max_gap_ms:
+            continue
+        gaps.append(Gap(start=max(0, first - margin), end=last + margin, kind="tape",
+                        confidence=min(1.0, 0.3 + max(overlapping))))
+    return gaps
+
+
+@dataclass(frozen=True)
+class _Hiss:
+    """The top band's level (2 ms windows, 1 ms hop) and the recording's noise floor in it."""
+
+    hop: int
+    top_db: np.ndarray
+    floor_db: float
+    drop_db: float
+    #: Frames in or next to runs of exactly equal samples: a digital dropout's business
+    #: (and the high-pass filter's ringing into it), not evidence of a tape dropout.
+    digital: np.ndarray
+
+
+#: Top band for the hiss test: above every simulated and typical tape low-pass corner.
+HISS_BAND_HZ = (5000.0, 12000.0)
+
+
+def _hiss(x: np.ndarray, sr: int, *, drop_db: float = 4.0) -> _Hiss | None:
+    """The noise floor of the top band, or ``None`` when the recording has none to judge by.
+
+    The floor is the lowest level, at most 10 dB under the densest 3 dB of the
+    lower three quarters of all levels, at which at least 3 % of the frames lie
+    within 3 dB: the pauses' hiss or room tone, while music and speech (and
+    dropouts, each at its own depth) spread over many levels. It only counts as
+    hiss when the frames there are flat across the band (``_MAX_HISS_TILT_DB``):
+    on a clean render the lowest cluster is just the quietest treble the music
+    happens to reach, which says nothing about dropouts. Exact digital silence is no floor.
+    """
+    hop = max(1, int(0.001 * sr))
+    n_fft = 1 << int(np.ceil(np.log2(0.002 * sr)))
+    lo_hz, hi_hz = HISS_BAND_HZ[0], min(HISS_BAND_HZ[1], 0.48 * sr)
+    if hi_hz <= lo_hz or len(x) < 20 * n_fft:
+        return None
+    # High-pass first: a 2 ms window leaks the far louder bass into the top band's bins.
+    treble = sosfilt(butter(6, 0.8 * lo_hz, btype="highpass", fs=sr, output="sos"), x)
+    padded = np.pad(treble, (n_fft // 2, n_fft))
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop][: len(x) // hop + 1]
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    bins = np.flatnonzero((freqs >= lo_hz) & (freqs <= hi_hz))
+    if len(bins) < 2:
+        return None
+    halves = (bins[: len(bins) // 2], bins[len(bins) // 2 :])
+    power = np.empty(len(frames))
+    half_power = np.empty((len(frames), 2))
+    window = np.hanning(n_fft)
+    for first in range(0, len(frames), _BLOCK_FRAMES):  # blocks: an hour of audio stays in memory bounds
+        spectrum = np.abs(np.fft.rfft(frames[first : first + _BLOCK_FRAMES] * window, axis=1)) ** 2
+        power[first : first + len(spectrum)] = spectrum[:, bins].sum(axis=1)
+        for column, half in enumerate(halves):
+            half_power[first : first + len(spectrum), column] = spectrum[:, half].mean(axis=1)
+    top_db = 10 * np.log10(power / n_fft + 1e-20)
+    levels = np.sort(top_db[top_db > _DIGITAL_SILENCE_DB])
+    if len(levels) < 100:
+        return None
+    within = np.searchsorted(levels, levels + 3.0) - np.arange(len(levels))
+    # The densest 3 dB among the lower three quarters of all levels; dropouts over a pause make
+    # small clusters far below it, which must not become the floor.
+    lower = np.flatnonzero(levels <= np.percentile(levels, 75))
+    mode = int(lower[np.argmax(within[lower])])
+    dense = np.flatnonzero((within >= max(2, int(0.03 * len(levels)))) & (levels >= levels[mode] - 10.0))
+    floor_db = float(levels[dense[0]])
+    at_floor = (top_db >= floor_db) & (top_db <= floor_db + 3.0)
+    tilt_db = _band_tilt_db(half_power[at_floor])
+    log.debug("top-band floor %.1f dB, tilt across the band %.1f dB", floor_db, tilt_db)
+    if tilt_db > _MAX_HISS_TILT_DB:
+        return None
+    held = np.zeros(len(top_db), dtype=bool)
+    for start, end in _runs(np.concatenate([[False], x[1:] == x[:-1]]), hop):
+        held[max(0, start // hop - 2) : end // hop + int(0.01 * sr / hop)] = True
+    return _Hiss(hop=hop, top_db=top_db, floor_db=floor_db, drop_db=drop_db, digital=held)
+
+
+_BLOCK_FRAMES = 1 << 16
+
+#: Hiss is nearly flat across the top band; the quietest treble of a clean render falls steeply.
+_MAX_HISS_TILT_DB = 6.0
+
+
+def _band_tilt_db(half_power: np.ndarray) -> float:
+    """Median level difference (dB) between the lower and the upper half of the band, ``(frames, 2)`` power."""
+    if half_power.shape[0] == 0:
+        return float("inf")
+    return float(np.median(10 * np.log10((half_power[:, 0] + 1e-30) / (half_power[:, 1] + 1e-30))))
+
+#: A "floor" this low is exact digital silence, not hiss.
+_DIGITAL_SILENCE_DB = -150.0
 
 
 def _tape_pass(x: np.ndarray, sr: int, *, params: DetectParams, window_s: float, max_gap_ms: float,

@@ -1,0 +1,90 @@
+"""Compare long-gap fill variants on TRAINING material (never the benchmark's held-out set).
+
+Music: the first training clips rendered at 44.1 kHz with the training soundfont;
+speech: training clips at 16 kHz. Gap positions use other seeds than the benchmark.
+Prints mean LSD (and ViSQOL / PESQ with --perceptual) per variant and gap length.
+Run: python training/inpaint/tune_fill.py [--perceptual] [--lengths 100,200,400] [--variants a,b] [--weights W.pt]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from models.audio_io import resample
+from models.inpaint.bench import BenchConfig, _perceptual_scorers
+from models.inpaint.dataset import music_clips, speech_clips
+from models.inpaint.fill import FillParams, inpaint
+from models.inpaint.gaps import Gap
+from models.inpaint.metrics import lsd_db
+from models.inpaint.network import SpectralGapNet
+from models.inpaint.simulate import place_gaps
+from models.registry import build_model, load_checkpoint_file, load_model
+
+VARIANTS: dict[str, Callable[[], tuple[FillParams, bool]]] = {
+    "janssen": lambda: (FillParams(method="janssen"), False),
+    "similarity": lambda: (FillParams(method="similarity"), False),
+    "reamend": lambda: (FillParams(), True),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--perceptual", action="store_true")
+    parser.add_argument("--lengths", default="100,200,400")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--material", default="music,speech")
+    parser.add_argument("--gaps", type=int, default=3, help="gaps per clip")
+    parser.add_argument("--weights", type=Path, help="a weight file to try instead of the shipped one")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    if args.weights is not None:
+        model = build_model(load_checkpoint_file(args.weights))
+        assert isinstance(model, SpectralGapNet)
+    else:
+        model = load_model("inpaint-gapnet", device="cpu")
+    scorers = _perceptual_scorers(BenchConfig(perceptual=args.perceptual), [])
+    material = {
+        "music": ([c.samples.astype(np.float64) for c in music_clips("train", count=6, sr=44100)], 44100),
+        "speech": ([resample(c.samples, 22050, 16000).astype(np.float64)
+                    for c in speech_clips("train", count=40)[2::9]], 16000),
+    }
+    for name in args.material.split(","):
+        clips, sr = material[name]
+        for length_ms in (int(v) for v in args.lengths.split(",")):
+            rng = np.random.default_rng([4321, length_ms])
+            cases = [(clip, s, e) for clip in clips
+                     for s, e in place_gaps(clip, sr, [length_ms] * args.gaps, rng=rng, min_separation_s=2.5,
+                                            edge_s=2.5)]
+            for variant in args.variants.split(","):
+                params, uses_model = VARIANTS[variant]()
+                lsds, perceptual, began = [], [], time.perf_counter()
+                for clip, s, e in cases:
+                    damaged = clip.copy()
+                    damaged[s:e] = 0.0
+                    out = inpaint(damaged, sr, [Gap(s, e)], params=params, model=model if uses_model else None)
+                    estimate = out.samples[:, 0]
+                    lsds.append(lsd_db(clip, estimate, sr, s, e))
+                    if name in scorers:
+                        lo, hi = max(0, s - sr), min(len(clip), e + sr)
+                        perceptual.append(scorers[name][1](clip[lo:hi], estimate[lo:hi], sr))
+                extra = f" perceptual {np.mean(perceptual):.3f}" if perceptual else ""
+                print(f"{name:6s} {length_ms:4d} ms {variant:14s} n {len(cases):2d} LSD {np.mean(lsds):.3f}{extra}"
+                      f"  ({(time.perf_counter() - began) / max(1, len(cases)):.2f} s/gap)", flush=True)
+
+
+def variant(name: str, params: FillParams, *, uses_model: bool = True) -> None:
+    """Register a fill variant under ``name``."""
+    VARIANTS[name] = lambda: (params, uses_model)
+
+
+if __name__ == "__main__":
+    variant("fade10", dataclasses.replace(FillParams(), fade_ms=10.0))
+    variant("fade40", dataclasses.replace(FillParams(), fade_ms=40.0))
+    main()
