@@ -10,7 +10,9 @@ Method by gap length and content (``method="auto"``):
   the similarity copy, else Janssen with a capped order.
 
 Every fill except zeros is eased in at both borders from AR continuations of
-the real signal (:mod:`models.inpaint.blend`), inside the gap.
+the real signal (:mod:`models.inpaint.blend`), inside the gap; for model fills
+this happens within the phase reconstruction, so the rest of the gap is made
+consistent with the eased-in borders.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ class FillParams:
     #: (cosine of log-band context spectra): true repetition beats any prediction.
     copy_over_model_score: float = 0.99
     #: Border crossfade of model fills (their phase is reconstructed, so an AR continuation
-    #: of the real signal carries the first and last milliseconds better).
+    #: of the real signal carries the first and last milliseconds better); applied on every
+    #: Griffin-Lim iteration.
     fade_ms: float = 25.0
     #: Similarity copies are sample-aligned to both borders already: a short fade suffices.
     copy_fade_ms: float = 4.0
@@ -169,12 +172,12 @@ def _fill_one(x: np.ndarray, sr: int, gap: Gap, known: np.ndarray, match: Simila
         values = janssen_interpolate(x, start, end, params=params, known=known)
     elif method == "similarity":
         assert match is not None
-        values = match.samples
+        values = blend_into_gap(x, start, end, match.samples, fade=int(p.copy_fade_ms * 1e-3 * sr),
+                                left_known=left_known, right_known=right_known)
     else:
-        values = spectral_fill(x, sr, start, end, model=model, known=known, match=match, params=p.spectral)
-    fade = int((p.copy_fade_ms if method == "similarity" else p.fade_ms) * 1e-3 * sr)
-    if method != "janssen":
-        values = blend_into_gap(x, start, end, values, fade=fade, left_known=left_known, right_known=right_known)
+        # The model fill's border fade happens inside its phase reconstruction (see spectral_fill).
+        values = spectral_fill(x, sr, start, end, model=model, known=known, match=match, params=p.spectral,
+                               fade=int(p.fade_ms * 1e-3 * sr), left_known=left_known, right_known=right_known)
     return method, values, note
 
 

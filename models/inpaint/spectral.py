@@ -7,18 +7,33 @@
    every iteration, puts the real samples back outside the gap. So the result is
    a waveform consistent with its own spectrogram AND continuous with the real
    signal at both borders, not a spectrogram pasted in with a guessed phase.
-   It starts from a similarity copy when one is given, otherwise from noise.
+   It starts from each bin's phase continued through the gap from both borders
+   (phase-vocoder extrapolation, :func:`propagated_phase`), and eases the gap's
+   first and last milliseconds in from AR continuations of the real signal on
+   every iteration, so the rest of the gap is made consistent with them.
+
+With the clean signal's magnitudes (below 11 kHz) and no border fade this
+reconstruction is close to exact (LSD 0.53 dB at 100 ms on training piano; 0.65
+starting from the similarity copy's phase). The model's magnitudes miss by
+~4.5 dB per frame inside the gap, which is most of the fill's error; and at the
+borders they disagree with the real signal enough to leave a broadband step
+unless the border fade is applied (which costs ~1 dB with true magnitudes).
+See ``training/inpaint/tune_fill.py`` (``oracle*`` variants).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from models.inpaint.ar import extrapolate
+from models.inpaint.blend import equal_power_fade
 from models.inpaint.similarity import SimilarityMatch, aligned_copy
 from models.inpaint.stft import MODEL_BINS, REFERENCE_N_FFT, StftGrid, istft, stft
+
+PhaseStart = Literal["propagate", "copy"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +42,9 @@ class SpectralParams:
     iterations: int = 80
     momentum: float = 0.99
     seed: int = 0
+    #: Griffin-Lim's starting phase in the gap: ``"propagate"`` continues each bin's phase
+    #: from both borders at its measured frequency; ``"copy"`` takes the similarity copy's.
+    phase_start: PhaseStart = "propagate"
 
 
 def predict_log_magnitude(model: Any, log_mag: np.ndarray, frame_mask: np.ndarray,
@@ -64,11 +82,18 @@ def spectral_fill(
     known: np.ndarray | None = None,
     match: SimilarityMatch | None = None,
     params: SpectralParams | None = None,
+    fade: int = 0,
+    left_known: int = 0,
+    right_known: int = 0,
 ) -> np.ndarray:
     """Samples for ``x[start:end]`` (1-D ``x``) from the model's magnitudes and reconstructed phase.
 
-    ``match`` (the best similarity copy) is shown to a model trained with copies and
-    starts the phase reconstruction.
+    ``match`` (the best similarity copy) is shown to a model trained with copies (and
+    starts the phase reconstruction with ``phase_start="copy"``). ``fade`` samples at
+    each border are eased in from AR continuations of the real signal *inside* the
+    phase reconstruction (see :func:`_border_continuation`); ``left_known`` /
+    ``right_known`` are the trusted samples next to the gap, as for
+    :func:`models.inpaint.blend.blend_into_gap`.
     """
     from models.inpaint.network import LOG_FLOOR, interpolate_gaps
 
@@ -100,9 +125,49 @@ def spectral_fill(
         full = predicted[: log_mag.shape[0]]
     magnitude = np.maximum(np.exp(full) - LOG_FLOOR, 0.0).T / scale  # (frames, bins)
     start_value = None if match is None else np.asarray(match.samples, dtype=np.float64)
+    border = _border_continuation(x, start, end, fade=fade, left_known=left_known, right_known=right_known)
     filled = _reconstruct_phase(seg, seg_known, magnitude, frame_mask, grid, start - lo, end - lo,
-                                init=start_value, params=p)
+                                init=start_value, params=p, border=border)
     return filled[start - lo : end - lo]
+
+
+@dataclass(frozen=True)
+class BorderContinuation:
+    """What the gap's samples are pinned to: ``fill = continued + weight * fill``, both ``(gap,)``."""
+
+    continued: np.ndarray
+    weight: np.ndarray
+
+
+def _border_continuation(x: np.ndarray, start: int, end: int, *, fade: int, left_known: int,
+                         right_known: int) -> BorderContinuation | None:
+    """The equal-power crossfade from AR continuations of the real signal into the fill, at both borders.
+
+    Applied inside every Griffin-Lim iteration rather than once afterwards, so
+    the reconstruction makes the rest of the gap consistent with the faded
+    borders: on training clips that lowered the LSD by ~1 % at 100-400 ms (a
+    fade applied afterwards breaks the consistency Griffin-Lim just reached;
+    no fade at all leaves a broadband step at each border, +40 % LSD).
+    """
+    gap = end - start
+    fade = min(fade, gap // 2)
+    if fade < 4:
+        return None
+    fade_out, fade_in = equal_power_fade(fade)
+    continued = np.zeros(gap)
+    weight = np.ones(gap)
+    if left_known >= 32:
+        context = min(left_known, 4096)
+        left = extrapolate(x[start - context : start], fade, order=min(256, context // 4), context=context)
+        continued[:fade] = left * fade_out
+        weight[:fade] = fade_in
+    if right_known >= 32:
+        context = min(right_known, 4096)
+        right = extrapolate(x[end : end + context], fade, order=min(256, context // 4), context=context,
+                            backward=True)
+        continued[gap - fade :] = right * fade_in
+        weight[gap - fade :] = fade_out
+    return BorderContinuation(continued=continued, weight=weight)
 
 
 def _model_bins(log_mag: np.ndarray) -> np.ndarray:
@@ -131,8 +196,9 @@ def _frames_with_missing(known: np.ndarray, grid: StftGrid, n_frames: int) -> np
 
 def _reconstruct_phase(seg: np.ndarray, seg_known: np.ndarray, magnitude: np.ndarray, frame_mask: np.ndarray,
                        grid: StftGrid, g0: int, g1: int, *, init: np.ndarray | None,
-                       params: SpectralParams) -> np.ndarray:
-    """Fast Griffin-Lim on a window around the gap, with the real samples re-imposed each iteration."""
+                       params: SpectralParams, border: BorderContinuation | None = None) -> np.ndarray:
+    """Fast Griffin-Lim on a window around the gap, with the real samples re-imposed each iteration
+    (and the gap's borders eased in from ``border``)."""
     pad = 2 * grid.n_fft
     w0, w1 = max(0, g0 - pad), min(len(seg), g1 + pad)
     # Align the local window to the frame grid so its frames are the global frames shifted.
@@ -149,14 +215,20 @@ def _reconstruct_phase(seg: np.ndarray, seg_known: np.ndarray, magnitude: np.nda
     local_mask[valid] = frame_mask[rows[valid]]
     rng = np.random.default_rng(params.seed)
     missing = ~local_known
-    if init is not None:
+    local[missing] = 1e-4 * rng.standard_normal(int(missing.sum()))
+    if init is not None and params.phase_start == "copy":
         local[g0 - w0 : g1 - w0] = init
-        other = missing.copy()
-        other[g0 - w0 : g1 - w0] = False
-        local[other] = 1e-4 * rng.standard_normal(int(other.sum()))
-    else:
-        local[missing] = 1e-4 * rng.standard_normal(int(missing.sum()))
     current = stft(local, grid)
+    if params.phase_start == "propagate":
+        f0, f1 = grid.frames_touching(g0 - w0, g1 - w0)
+        f1 = min(f1, n_frames)
+        started = propagated_phase(current, local_mask, f0, f1, hop=grid.hop, n_fft=grid.n_fft)
+        if started is not None:
+            spec = current.copy()
+            spec[f0:f1] = target[f0:f1] * started
+            local = istft(spec, grid, len(local))
+            local[local_known] = seg[w0:w1][local_known]
+            current = stft(local, grid)
     previous = current.copy()
     signal = local
     for _ in range(params.iterations):
@@ -165,9 +237,65 @@ def _reconstruct_phase(seg: np.ndarray, seg_known: np.ndarray, magnitude: np.nda
         projected[local_mask] = target[local_mask] * phase
         signal = istft(projected, grid, len(local))
         signal[local_known] = seg[w0:w1][local_known]
+        if border is not None:
+            signal[g0 - w0 : g1 - w0] = border.continued + border.weight * signal[g0 - w0 : g1 - w0]
         fresh = stft(signal, grid)
         current = fresh + params.momentum * (fresh - previous)
         previous = fresh
     out = seg.copy()
     out[w0:w1] = signal
     return out
+
+
+@dataclass(frozen=True)
+class _Continuation:
+    """One border's phase continued through the gap.
+
+    ``phasors``: ``(frames, bins)`` unit phasors; ``anchor_magnitude``: ``(bins,)``, the known frame's.
+    """
+
+    phasors: np.ndarray
+    anchor_magnitude: np.ndarray
+
+
+def propagated_phase(spec: np.ndarray, missing_frames: np.ndarray, f0: int, f1: int, *, hop: int,
+                     n_fft: int) -> np.ndarray | None:
+    """Unit phasors ``(f1 - f0, bins)`` for frames ``[f0, f1)``, continued from the known frames around them.
+
+    Phase-vocoder extrapolation: each bin's frequency (phase advance per hop) is
+    measured from the last two known frames on the left and continued forward,
+    and likewise backward from the first two known frames on the right. In a
+    bin near a partial that frequency is the partial's (the window's main lobe
+    spans 4 bins), so the bins of one partial stay locked together, and a
+    stationary partial (a held piano note) continues without a phase break.
+    The two continuations are mixed per frame by distance, each weighted by its
+    anchor frame's magnitude, so a partial present on one side only keeps that
+    side's phase. ``None`` when neither side has two known frames.
+    """
+    n_frames, bins = spec.shape
+    expected = 2 * np.pi * hop * np.arange(bins) / n_fft
+    frames = np.arange(f0, f1)
+
+    def side(anchor: int, neighbour: int) -> _Continuation | None:
+        if not (0 <= anchor < n_frames and 0 <= neighbour < n_frames):
+            return None
+        if missing_frames[anchor] or missing_frames[neighbour]:
+            return None
+        step = anchor - neighbour  # +1 going forward from the left, -1 backward from the right
+        advance = np.angle(spec[anchor]) - np.angle(spec[neighbour]) - step * expected
+        advance = step * expected + np.angle(np.exp(1j * advance))
+        phase = np.angle(spec[anchor])[None, :] + advance[None, :] * ((frames - anchor) * step)[:, None]
+        return _Continuation(phasors=np.exp(1j * phase), anchor_magnitude=np.abs(spec[anchor]))
+
+    left = side(f0 - 1, f0 - 2)
+    right = side(f1, f1 + 1)
+    if left is None and right is None:
+        return None
+    if left is None or right is None:
+        only = left if right is None else right
+        assert only is not None
+        return only.phasors
+    weight = ((f1 - frames) / (f1 - f0 + 1))[:, None]
+    mixed = (weight * left.anchor_magnitude[None, :] * left.phasors
+             + (1 - weight) * right.anchor_magnitude[None, :] * right.phasors)
+    return np.asarray(mixed / np.maximum(np.abs(mixed), 1e-12))

@@ -3,6 +3,8 @@
 Music: the first training clips rendered at 44.1 kHz with the training soundfont;
 speech: training clips at 16 kHz. Gap positions use other seeds than the benchmark.
 Prints mean LSD (and ViSQOL / PESQ with --perceptual) per variant and gap length.
+The ``oracle*`` variants give the phase reconstruction the clean clip's magnitudes
+(below 11 kHz) instead of the model's: what the phase/border handling alone costs.
 Run: python training/inpaint/tune_fill.py [--perceptual] [--lengths 100,200,400] [--variants a,b] [--weights W.pt]
 """
 
@@ -12,6 +14,7 @@ import argparse
 import dataclasses
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,15 +26,44 @@ from models.inpaint.dataset import music_clips, speech_clips
 from models.inpaint.fill import FillParams, inpaint
 from models.inpaint.gaps import Gap
 from models.inpaint.metrics import lsd_db
-from models.inpaint.network import SpectralGapNet
+from models.inpaint.network import LOG_FLOOR, SpectralGapNet
 from models.inpaint.simulate import place_gaps
+from models.inpaint.spectral import SpectralParams, _model_bins
+from models.inpaint.stft import REFERENCE_N_FFT, StftGrid, stft
 from models.registry import build_model, load_checkpoint_file, load_model
 
-VARIANTS: dict[str, Callable[[], tuple[FillParams, bool]]] = {
-    "janssen": lambda: (FillParams(method="janssen"), False),
-    "similarity": lambda: (FillParams(method="similarity"), False),
-    "reamend": lambda: (FillParams(), True),
+
+@dataclass(frozen=True)
+class Variant:
+    params: FillParams
+    uses_model: bool = True
+    #: Replace the model by the clean clip's magnitudes.
+    oracle: bool = False
+
+
+VARIANTS: dict[str, Callable[[], Variant]] = {
+    "janssen": lambda: Variant(FillParams(method="janssen"), uses_model=False),
+    "similarity": lambda: Variant(FillParams(method="similarity"), uses_model=False),
+    "reamend": lambda: Variant(FillParams()),
 }
+
+
+class TrueMagnitudes:
+    """Stands in for the network: the clean clip's log magnitudes around one gap, on the model's bins."""
+
+    copy_input = False
+
+    def __init__(self, clean: np.ndarray, sr: int, start: int, end: int, *, context_s: float) -> None:
+        grid = StftGrid.for_rate(sr)
+        context = int(context_s * sr)
+        lo, hi = max(0, start - context), min(len(clean), end + context)
+        scale = REFERENCE_N_FFT / grid.n_fft  # as spectral_fill puts magnitudes on the reference grid's level
+        self.log_mag = _model_bins(np.log(np.abs(stft(clean[lo:hi], grid)) * scale + LOG_FLOOR).T)
+
+    def __call__(self, log_mag: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``(1, bins, frames)`` like the network's output."""
+        assert log_mag.shape[-1] == self.log_mag.shape[1]
+        return torch.from_numpy(self.log_mag[None].astype(np.float32))
 
 
 def main() -> None:
@@ -63,12 +95,15 @@ def main() -> None:
                      for s, e in place_gaps(clip, sr, [length_ms] * args.gaps, rng=rng, min_separation_s=2.5,
                                             edge_s=2.5)]
             for variant in args.variants.split(","):
-                params, uses_model = VARIANTS[variant]()
+                chosen = VARIANTS[variant]()
                 lsds, perceptual, began = [], [], time.perf_counter()
                 for clip, s, e in cases:
                     damaged = clip.copy()
                     damaged[s:e] = 0.0
-                    out = inpaint(damaged, sr, [Gap(s, e)], params=params, model=model if uses_model else None)
+                    used: object = model if chosen.uses_model else None
+                    if chosen.oracle:
+                        used = TrueMagnitudes(clip, sr, s, e, context_s=chosen.params.spectral.context_s)
+                    out = inpaint(damaged, sr, [Gap(s, e)], params=chosen.params, model=used)
                     estimate = out.samples[:, 0]
                     lsds.append(lsd_db(clip, estimate, sr, s, e))
                     if name in scorers:
@@ -79,12 +114,26 @@ def main() -> None:
                       f"  ({(time.perf_counter() - began) / max(1, len(cases)):.2f} s/gap)", flush=True)
 
 
-def variant(name: str, params: FillParams, *, uses_model: bool = True) -> None:
+def variant(name: str, params: FillParams, *, uses_model: bool = True, oracle: bool = False) -> None:
     """Register a fill variant under ``name``."""
-    VARIANTS[name] = lambda: (params, uses_model)
+    VARIANTS[name] = lambda: Variant(params, uses_model=uses_model, oracle=oracle)
 
 
 if __name__ == "__main__":
+    variant("fade0", dataclasses.replace(FillParams(), fade_ms=0.0))
+    variant("fade5", dataclasses.replace(FillParams(), fade_ms=5.0))
     variant("fade10", dataclasses.replace(FillParams(), fade_ms=10.0))
     variant("fade40", dataclasses.replace(FillParams(), fade_ms=40.0))
+    variant("fade18", dataclasses.replace(FillParams(), fade_ms=18.0))
+    variant("fade32", dataclasses.replace(FillParams(), fade_ms=32.0))
+    variant("copyphase", FillParams(spectral=SpectralParams(phase_start="copy")))
+    for iterations in (0, 10, 20, 40, 160):
+        variant(f"it{iterations}", FillParams(spectral=SpectralParams(iterations=iterations)))
+    variant("oracle", FillParams(method="model"), oracle=True)
+    variant("oracle-fade0", FillParams(method="model", fade_ms=0.0), oracle=True)
+    variant("oracle-copyphase", FillParams(method="model", spectral=SpectralParams(phase_start="copy")), oracle=True)
+    variant("oracle-copyphase-fade0", FillParams(method="model", fade_ms=0.0,
+                                                 spectral=SpectralParams(phase_start="copy")), oracle=True)
+    for momentum in (0.5, 0.9):
+        variant(f"m{momentum}", FillParams(spectral=SpectralParams(momentum=momentum)))
     main()
