@@ -72,3 +72,19 @@ def test_render_midi_returns_float32_audio_at_requested_rate() -> None:
     spectrum = np.abs(np.fft.rfft(audio[:8000]))
     peak_hz = np.argmax(spectrum) * 16000 / 8000
     assert abs(peak_hz - 440) < 8
+
+
+def test_freepats_render_keeps_leading_silence_and_pitch() -> None:
+    # TiMidity drops leading silence unless told not to, which would shift every label.
+    from models.synth.timidity_render import render_freepats, timidity_available
+
+    if not timidity_available():
+        pytest.skip("timidity and freepats not installed")
+    performance = Performance("a4", (Note(69, 1.0, 1.6, 100),), ())
+    audio = render_freepats(performance, sr=16000, program=0)
+    assert audio.dtype == np.float32
+    assert abs(audio.shape[0] - 16000 * 2.6) <= 1
+    first = int(np.argmax(np.abs(audio) > 0.05 * np.abs(audio).max()))
+    assert abs(first / 16000 - 1.0) < 0.02
+    spectrum = np.abs(np.fft.rfft(audio[16000:24000]))
+    assert abs(np.argmax(spectrum) * 16000 / 8000 - 440) < 8

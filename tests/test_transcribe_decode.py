@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from models.transcribe.decode import DecodeSettings, Posteriors, decode
 from models.transcribe.features import FRAMES_PER_S
+from models.transcribe.tuning import tune_decoding
 
 C4 = 60 - 21  # key index of middle C
 
@@ -44,7 +46,7 @@ def test_asymmetric_peak_moves_onset_between_frames() -> None:
 def test_weak_onset_inside_held_note_does_not_retrigger() -> None:
     post = _posteriors()
     _note(post, C4, 20, 150)
-    post.onset[80, C4] = 0.55  # a bump in a sustained note: above onset threshold, below re-trigger
+    post.onset[80, C4] = 0.45  # a bump in a sustained note: above onset threshold, below re-trigger
     notes = decode(post)
     assert len(notes) == 1
     assert notes[0].end_s > 140 / FRAMES_PER_S
@@ -79,6 +81,36 @@ def test_weak_octave_ghost_is_dropped_but_real_octave_kept() -> None:
     assert sorted(n.pitch for n in real) == [60, 72]
 
 
+def test_weak_onset_an_octave_below_a_strong_one_is_a_real_note() -> None:
+    # Partials lie above their fundamental: a weaker note under a strong one is not its ghost.
+    post = _posteriors()
+    _note(post, C4 + 12, 40, 90, onset=0.95)
+    _note(post, C4, 40, 90, onset=0.5)
+    assert sorted(n.pitch for n in decode(post, DecodeSettings(onset_threshold=0.25))) == [60, 72]
+
+
+def test_octave_onset_without_held_frame_activity_is_a_ghost() -> None:
+    post = _posteriors()
+    _note(post, C4, 40, 90, onset=0.95)
+    _note(post, C4 + 12, 40, 90, onset=0.9)  # nearly as strong as the fundamental below...
+    post.frame[40:90, C4 + 12] = 0.5  # ...but the key does not keep sounding: a partial's attack
+    assert [n.pitch for n in decode(post)] == [60]
+    post.frame[40:90, C4 + 12] = 0.95  # held: a real octave
+    assert sorted(n.pitch for n in decode(post)) == [60, 72]
+
+
+def test_note_end_moves_to_a_nearby_offset_peak() -> None:
+    post = _posteriors()
+    _note(post, C4, 20, 100)
+    post.offset[96, C4] = 0.4  # the release, 4 frames before the frame activity fades
+    (note,) = decode(post)
+    assert abs(note.end_s - 96 / FRAMES_PER_S) < 1e-6
+    post.offset[96, C4] = 0.0
+    post.offset[80, C4] = 0.4  # too far from the frame end to be this note's release
+    (note,) = decode(post)
+    assert abs(note.end_s - 100 / FRAMES_PER_S) < 1e-6
+
+
 def test_confident_offset_ends_note_before_frame_activity_does() -> None:
     post = _posteriors()
     _note(post, C4, 20, 150)
@@ -89,3 +121,15 @@ def test_confident_offset_ends_note_before_frame_activity_does() -> None:
 
 def test_empty_posteriors_give_no_notes() -> None:
     assert decode(_posteriors(5)) == []
+
+
+def test_tuning_finds_the_threshold_that_keeps_a_soft_note() -> None:
+    post = _posteriors()
+    _note(post, C4, 20, 60, onset=0.95)
+    _note(post, C4 + 4, 100, 140, onset=0.45)  # a soft note the 0.5 threshold misses
+    truth = np.array([[60, 20 / FRAMES_PER_S, 60 / FRAMES_PER_S, 80], [64, 100 / FRAMES_PER_S, 140 / FRAMES_PER_S, 40]])
+    results = tune_decoding([post], [truth], grid={"onset_threshold": (0.4, 0.5)})
+    assert [r.settings.onset_threshold for r in results] == [0.4, 0.5]
+    assert results[0].scores["onset_f1"] == 1.0 and results[1].scores["onset_recall"] == 0.5
+    with pytest.raises(ValueError, match="not decoding settings"):
+        tune_decoding([post], [truth], grid={"onset_treshold": (0.4,)})

@@ -177,7 +177,7 @@ def _tune(args: argparse.Namespace, ctx: CliContext) -> int:
     from models.transcribe.features import normalize_peak
     from models.transcribe.train import SELECTION_PIECES, VALIDATION_PIECES
     from models.transcribe.transcriber import predict
-    from models.transcribe.tuning import tune_decoding
+    from models.transcribe.tuning import DEFAULT_GRID, tune_decoding
 
     model = load_model("transcribe-piano", device="cpu")
     pieces = dataset.build_validation(args.cache_dir, count=VALIDATION_PIECES)[:SELECTION_PIECES]
@@ -187,10 +187,12 @@ def _tune(args: argparse.Namespace, ctx: CliContext) -> int:
             posteriors.append(predict(model, normalize_peak(dataset.validation_audio_16k(piece.audio[condition]))))
             truths.append(dataset.read_truth(piece.notes))
     results = tune_decoding(posteriors, truths)
-    rows = [(r.settings.onset_threshold, r.settings.frame_threshold, r.settings.offset_threshold,
-             *(f"{r.scores[m]:.3f}" for m in METRICS[:4])) for r in results[:10]]
+    names = list(DEFAULT_GRID)
+    rows = [(*(f"{getattr(r.settings, name):g}" for name in names), *(f"{r.scores[m]:.3f}" for m in METRICS[:4]))
+            for r in results[:10]]
     payload = [{"settings": r.settings.__dict__, "scores": r.scores} for r in results]
     ctx.emit(payload, lambda: ctx.out.print(make_table(
         f"decoding on {len(pieces)} selection pieces, clean + tape (best first)",
-        ("onset thr", "frame thr", "offset thr", "onset F1", "on+off F1", "on+vel F1", "frame F1"), rows)))
+        (*(name.removesuffix("_threshold").replace("_", " ") for name in names),
+         "onset F1", "on+off F1", "on+vel F1", "frame F1"), rows)))
     return 0

@@ -16,7 +16,10 @@ DEFAULT_CACHE = REPO / "data-cache" / "transcribe"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-steps", type=int, default=2000, help="total optimizer steps")
     parser.add_argument("--max-minutes", type=float, default=1e9, help="stop (and save) after this long")
-    parser.add_argument("--shards", type=int, default=40, help="training shards of 16 rendered 30 s items")
+    parser.add_argument("--shards", type=int, default=40,
+                        help="training shards of 16 rendered 30 s items (FluidR3 pianos, FluidSynth)")
+    parser.add_argument("--freepats-shards", type=int, default=0,
+                        help="more shards on the FreePats pianos (needs Debian timidity and freepats)")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (halves every --lr-half-life)")
     parser.add_argument("--lr-half-life", type=float, default=4000.0, help="steps for the learning rate to halve")
@@ -28,6 +31,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="rendered data (git-ignored)")
     parser.add_argument("--weights-out", type=Path, default=None,
                         help="best weights (default: models/weights/transcribe-piano.pt + manifest entry)")
+    parser.add_argument("--init-weights", type=Path, default=None,
+                        help="start a new run (no checkpoint yet) from these weights: a fine-tune")
+    parser.add_argument("--keep-snapshots", action="store_true",
+                        help="keep the weights of every validation step beside the checkpoint (snapshots/)")
     parser.add_argument("--build-only", action="store_true",
                         help="only render the training shards and validation set, then stop")
     parser.add_argument("--log-file", type=Path, default=None, help="also log progress here (INFO level)")
@@ -50,16 +57,20 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
         torch.set_num_threads(1)
         dataset.build_validation(args.cache_dir, count=VALIDATION_PIECES)
-        for shard in range(args.shards):
-            dataset.build_shard(shard, cache_dir=args.cache_dir)
-        result: dict[str, object] = {"shards": len(dataset.existing_shards(args.cache_dir))}
+        for source, count in (("fluidr3", args.shards), ("freepats", args.freepats_shards)):
+            for shard in range(count):
+                dataset.build_shard(shard, cache_dir=args.cache_dir, source=source)
+        result: dict[str, object] = {f"{source} shards": len(dataset.existing_shards(args.cache_dir, source))
+                                     for source in dataset.SOURCES}
     else:
         config = TrainConfig(cache_dir=args.cache_dir, checkpoint=args.checkpoint,
                              weights=args.weights_out or WEIGHTS_DIR / "transcribe-piano.pt",
-                             target_shards=args.shards, batch=args.batch, max_steps=args.max_steps,
+                             target_shards=args.shards, freepats_shards=args.freepats_shards, batch=args.batch,
+                             max_steps=args.max_steps,
                              max_minutes=args.max_minutes, eval_every=args.eval_every, lr=args.lr,
                              lr_half_life_steps=args.lr_half_life, anneal_start_step=args.anneal_start,
-                             anneal_half_life_steps=args.anneal_half_life)
+                             anneal_half_life_steps=args.anneal_half_life, init_weights=args.init_weights,
+                             keep_snapshots=args.keep_snapshots)
         result = train(config)
     ctx.emit(result, lambda: ctx.out.print(mapping_table("train transcribe", result)))
     return 0

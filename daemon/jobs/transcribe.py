@@ -31,11 +31,15 @@ _QUANTIZE = {"16th": (4,), "8th": (2,), "16th-triplet": (4, 3)}
 
 def decode_settings(settings: PresetSettings) -> Any:
     from models.transcribe.decode import DecodeSettings
+    from models.transcribe.features import FRAMES_PER_S
 
     return DecodeSettings(onset_threshold=settings.onset_threshold, frame_threshold=settings.frame_threshold,
                           offset_threshold=settings.offset_threshold,
                           retrigger_threshold=settings.retrigger_threshold, min_ioi_s=settings.min_ioi_ms / 1000,
-                          min_duration_s=settings.min_note_ms / 1000, ghost_ratio=settings.ghost_ratio)
+                          min_duration_s=settings.min_note_ms / 1000, ghost_ratio=settings.ghost_ratio,
+                          ghost_frame_threshold=settings.ghost_frame_threshold,
+                          offset_snap_frames=round(settings.offset_snap_ms / 1000 * FRAMES_PER_S),
+                          offset_snap_threshold=settings.offset_snap_threshold)
 
 
 def run(spec: JobSpec, ctx: JobContext) -> JobOutcome:

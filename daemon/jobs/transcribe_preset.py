@@ -12,19 +12,27 @@ class PresetSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    onset_threshold: float = Field(default=0.5, gt=0.0, lt=1.0,
+    onset_threshold: float = Field(default=0.3, gt=0.0, lt=1.0,
                                    description="onset probability that starts a note")
-    frame_threshold: float = Field(default=0.6, gt=0.0, lt=1.0,
+    frame_threshold: float = Field(default=0.4, gt=0.0, lt=1.0,
                                    description="frame probability that keeps a note sounding")
-    offset_threshold: float = Field(default=0.7, gt=0.0, le=1.0,
+    offset_threshold: float = Field(default=0.8, gt=0.0, le=1.0,
                                     description="offset probability that ends a note early")
-    retrigger_threshold: float = Field(default=0.7, gt=0.0, le=1.0,
+    retrigger_threshold: float = Field(default=0.5, gt=0.0, le=1.0,
                                        description="onset probability needed to re-strike a key that is still held")
     min_ioi_ms: float = Field(default=60.0, ge=0.0, le=500.0,
                               description="shortest time between two strikes of one key")
     min_note_ms: float = Field(default=30.0, ge=0.0, le=1000.0, description="shortest note written")
-    ghost_ratio: float = Field(default=0.9, ge=0.0, le=1.0,
-                               description="drop an onset weaker than this fraction of a coinciding partial's")
+    ghost_ratio: float = Field(default=0.8, ge=0.0, le=1.0,
+                               description="drop an onset weaker than this fraction of a coinciding onset "
+                                           "an octave, twelfth or two octaves below (its partial)")
+    ghost_frame_threshold: float = Field(default=0.85, ge=0.0, le=1.0,
+                                         description="a possible partial must be held at this frame probability "
+                                                     "for 120 ms to count as a key")
+    offset_snap_ms: float = Field(default=160.0, ge=0.0, le=500.0,
+                                  description="move a note's end to the strongest offset peak this close")
+    offset_snap_threshold: float = Field(default=0.2, gt=0.0, le=1.0,
+                                         description="offset probability a peak needs to move a note's end")
     min_velocity: int = Field(default=1, ge=1, le=127, description="drop notes softer than this MIDI velocity")
     tempo_bpm: float = Field(default=0.0, ge=0.0, le=400.0,
                              description="tempo written to MIDI/MusicXML; 0 = estimate")

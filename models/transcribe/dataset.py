@@ -28,6 +28,7 @@ from models.audio_io import resample
 from models.synth import compositions
 from models.synth.midi_render import render_midi
 from models.synth.sources import assert_trainable, training_soundfonts, validation_soundfonts
+from models.synth.timidity_render import render_freepats
 from models.transcribe import augment
 from models.transcribe.features import SAMPLE_RATE, log_spectrogram, normalize_peak
 from models.transcribe.labels import notes_array
@@ -39,6 +40,12 @@ ITEM_DURATION_S = 30.0
 RENDER_SR = 32000
 #: GM programs used for training: grand, bright, electric grand, honky-tonk, and (rarely) Rhodes.
 TRAIN_PROGRAMS = (0, 0, 0, 1, 1, 2, 3, 4)
+#: Training pianos: FluidR3 (FluidSynth) and, in shards of their own, the FreePats pianos (TiMidity++).
+SOURCES = ("fluidr3", "freepats")
+#: FreePats programs: acoustic grand (most), bright grand, electric grand.
+FREEPATS_PROGRAMS = (0, 0, 0, 1, 1, 2)
+#: FreePats items take their performances from indices this far up, so they play other music.
+FREEPATS_ITEM_OFFSET = 1_000_000
 VALIDATION_SR = 22050
 
 
@@ -89,29 +96,43 @@ def performance_for(index: int, *, split: str, cache_dir: Path,
     return compositions.generate_performance(seed=generator_seed, duration_s=duration_s)
 
 
-def render_training_item(index: int, *, cache_dir: Path) -> Item:
+def render_training_item(index: int, *, cache_dir: Path, source: str = "fluidr3") -> Item:
+    """Training item ``index`` of ``source``: FluidR3 through FluidSynth, or the FreePats pianos through
+    TiMidity++ (other music: FreePats items draw performances from their own index range)."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown training source {source!r}; known: {SOURCES}")
+    if source == "freepats":
+        index += FREEPATS_ITEM_OFFSET
     rng = np.random.default_rng(index + 1234567)
     performance = performance_for(index, split="train", cache_dir=cache_dir)
-    program = int(rng.choice(TRAIN_PROGRAMS))
-    font = training_soundfonts()[0]
-    audio = render_midi(performance, soundfont=font, sr=SAMPLE_RATE, render_sr=RENDER_SR, program=program,
-                        peak_dbfs=None)
+    if source == "freepats":
+        audio = render_freepats(performance, sr=SAMPLE_RATE, program=int(rng.choice(FREEPATS_PROGRAMS)),
+                                render_sr=RENDER_SR)
+    else:
+        audio = render_midi(performance, soundfont=training_soundfonts()[0], sr=SAMPLE_RATE, render_sr=RENDER_SR,
+                            program=int(rng.choice(TRAIN_PROGRAMS)), peak_dbfs=None)
     audio = augment.random_chain(audio, SAMPLE_RATE, rng)
     features = log_spectrogram(normalize_peak(audio)).astype(np.float16)
     notes = notes_array([(n.pitch, n.start_s, n.end_s, n.velocity) for n in performance.sounding_notes()])
     return Item(features=features, notes=notes)
 
 
-def shard_path(cache_dir: Path, shard: int) -> Path:
-    return cache_dir / "train" / f"shard-{shard:04d}.npz"
+def _shard_prefix(source: str) -> str:
+    """File name prefix of a source's shards (FluidR3's keep the original ``shard-`` names)."""
+    return "shard" if source == "fluidr3" else source
 
 
-def build_shard(shard: int, *, cache_dir: Path) -> Path:
-    """Render and store training shard ``shard`` (items ``shard * SHARD_ITEMS`` onward)."""
-    path = shard_path(cache_dir, shard)
+def shard_path(cache_dir: Path, shard: int, source: str = "fluidr3") -> Path:
+    return cache_dir / "train" / f"{_shard_prefix(source)}-{shard:04d}.npz"
+
+
+def build_shard(shard: int, *, cache_dir: Path, source: str = "fluidr3") -> Path:
+    """Render and store training shard ``shard`` of ``source`` (items ``shard * SHARD_ITEMS`` onward)."""
+    path = shard_path(cache_dir, shard, source)
     if path.exists():
         return path
-    items = [render_training_item(shard * SHARD_ITEMS + k, cache_dir=cache_dir) for k in range(SHARD_ITEMS)]
+    items = [render_training_item(shard * SHARD_ITEMS + k, cache_dir=cache_dir, source=source)
+             for k in range(SHARD_ITEMS)]
     lengths = np.array([item.features.shape[0] for item in items])
     note_counts = np.array([item.notes.shape[0] for item in items])
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -132,8 +153,8 @@ def load_shard(path: Path) -> list[Item]:
                  notes=notes[note_bounds[i]:note_bounds[i + 1]]) for i in range(len(lengths))]
 
 
-def existing_shards(cache_dir: Path) -> list[Path]:
-    return sorted((cache_dir / "train").glob("shard-*.npz"))
+def existing_shards(cache_dir: Path, source: str = "fluidr3") -> list[Path]:
+    return sorted((cache_dir / "train").glob(f"{_shard_prefix(source)}-*.npz"))
 
 
 # --------------------------------------------------------------------------- validation set

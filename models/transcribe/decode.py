@@ -7,13 +7,21 @@ The rules, and why:
   parabola through the peak and its neighbours), which is what makes a 20 ms
   frame grid precise enough for 50 ms onset tolerance;
 * it lasts while the frame probability stays above ``frame_threshold``
-  (short dips of up to ``gap_frames`` are bridged) and ends early at a
-  confident offset peak;
+  (short dips of up to ``gap_frames`` are bridged) or until a confident offset
+  peak; the end found so is then moved to the strongest offset peak within
+  ``offset_snap_frames`` if that reaches ``offset_snap_threshold``: the frame
+  probability fades gradually (late on staccato notes, early on long decays)
+  while the offset head peaks at the release itself;
 * **no re-triggers inside held notes**: while a key is held, a new onset of the
   same key is accepted only if it is confident (``retrigger_threshold``) and at
   least ``min_ioi_s`` after the previous one; otherwise it is part of the note;
-* **no octave ghosts**: a weak onset that coincides with a much stronger one an
-  octave (or twelfth, or two octaves) below or above is a harmonic, not a key;
+* **no octave ghosts**: an onset that coincides with a stronger one an octave
+  (or twelfth, or two octaves) *below* may be that note's partial, not a key:
+  it is dropped when it is weaker than ``ghost_ratio`` times the lower onset,
+  or when its frame probability does not hold (a real key keeps sounding, a
+  partial's onset is not followed by a held note). Only partners below count:
+  partials lie above their fundamental, and on the selection pieces a weak
+  onset with a stronger one an octave *above* was a real note 94 % of the time;
 * velocity is the velocity head at the onset, scaled to MIDI 1..127.
 """
 
@@ -28,19 +36,26 @@ from models.transcribe.labels import LOWEST_PITCH
 
 #: Intervals (semitones) at which piano partials fall on other keys.
 _GHOST_INTERVALS = (12, 19, 24)
+#: Frames after an onset over which a real note's frame probability must hold (120 ms).
+_GHOST_HOLD_FRAMES = 6
 
 
 @dataclass(frozen=True)
 class DecodeSettings:
-    onset_threshold: float = 0.5
-    frame_threshold: float = 0.6
-    offset_threshold: float = 0.7
-    retrigger_threshold: float = 0.7
+    """Decoding thresholds (probabilities) and limits; the defaults are the ``piano`` preset's, chosen
+    with ``reamend bench transcribe --tune`` on the selection pieces."""
+
+    onset_threshold: float = 0.3
+    frame_threshold: float = 0.4
+    offset_threshold: float = 0.8
+    retrigger_threshold: float = 0.5
     min_ioi_s: float = 0.06
     gap_frames: int = 1
     min_duration_s: float = 0.03
-    ghost_ratio: float = 0.9
-    ghost_max_onset: float = 0.9
+    ghost_ratio: float = 0.8
+    ghost_frame_threshold: float = 0.85
+    offset_snap_frames: int = 8
+    offset_snap_threshold: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -89,8 +104,8 @@ def _refine(values: np.ndarray, t: int) -> float:
     return t + float(np.clip(0.5 * (left - right) / denom, -0.5, 0.5))
 
 
-def _note_end(post: Posteriors, key: int, start: int, stop_limit: int, settings: DecodeSettings) -> int:
-    """First frame after the note: frame activity ends, a confident offset peaks, or the next onset."""
+def _frame_end(post: Posteriors, key: int, start: int, stop_limit: int, settings: DecodeSettings) -> int:
+    """First frame after the note by frame activity, a confident offset peak, or the next onset."""
     frame = post.frame[:, key]
     offset = post.offset[:, key]
     t = start + 1
@@ -108,22 +123,36 @@ def _note_end(post: Posteriors, key: int, start: int, stop_limit: int, settings:
     return stop_limit - gap
 
 
-def _drop_ghosts(candidates: list[tuple[int, int, float]], settings: DecodeSettings) -> list[tuple[int, int, float]]:
-    """Remove weak onsets that coincide (within 2 frames) with a strong one a partial away."""
+def _note_end(post: Posteriors, key: int, start: int, stop_limit: int, settings: DecodeSettings) -> int:
+    """The frame-activity end, moved to the strongest offset peak within ``offset_snap_frames`` of it
+    when that peak reaches ``offset_snap_threshold`` (never past the next onset of the key)."""
+    end = _frame_end(post, key, start, stop_limit, settings)
+    low = max(start + 1, end - settings.offset_snap_frames)
+    high = min(stop_limit, end + settings.offset_snap_frames + 1)
+    if high > low:
+        offset = post.offset[low:high, key]
+        peak = int(np.argmax(offset))
+        if offset[peak] >= settings.offset_snap_threshold:
+            return low + peak
+    return end
+
+
+def _drop_ghosts(candidates: list[tuple[int, int, float]], frame: np.ndarray,
+                 settings: DecodeSettings) -> list[tuple[int, int, float]]:
+    """Remove onsets that coincide (within 2 frames) with a stronger one a partial interval below
+    and are weaker than ``ghost_ratio`` of it or not followed by a held frame probability."""
     by_key: dict[int, list[tuple[int, float]]] = {}
-    for frame, key, strength in candidates:
-        by_key.setdefault(key, []).append((frame, strength))
+    for onset_frame, key, strength in candidates:
+        by_key.setdefault(key, []).append((onset_frame, strength))
     kept = []
-    for frame, key, strength in candidates:
-        ghost = False
-        if strength < settings.ghost_max_onset:
-            for interval in _GHOST_INTERVALS:
-                for other_key in (key - interval, key + interval):
-                    for other_frame, other_strength in by_key.get(other_key, ()):
-                        if abs(other_frame - frame) <= 2 and strength < settings.ghost_ratio * other_strength:
-                            ghost = True
+    for onset_frame, key, strength in candidates:
+        held = float(np.mean(frame[onset_frame:onset_frame + _GHOST_HOLD_FRAMES, key]))
+        ghost = any(abs(other_frame - onset_frame) <= 2 and strength < other_strength
+                    and (strength < settings.ghost_ratio * other_strength or held < settings.ghost_frame_threshold)
+                    for interval in _GHOST_INTERVALS
+                    for other_frame, other_strength in by_key.get(key - interval, ()))
         if not ghost:
-            kept.append((frame, key, strength))
+            kept.append((onset_frame, key, strength))
     return kept
 
 
@@ -132,7 +161,7 @@ def decode(post: Posteriors, settings: DecodeSettings | None = None, *,
     """Turn posteriors into notes, sorted by start time then pitch."""
     s = settings or DecodeSettings()
     candidates = [(t, k, float(post.onset[t, k])) for t, k in _onset_peaks(post.onset, s.onset_threshold)]
-    candidates = _drop_ghosts(candidates, s)
+    candidates = _drop_ghosts(candidates, post.frame, s)
     min_ioi_frames = max(1, round(s.min_ioi_s * frames_per_s))
     by_key: dict[int, list[tuple[int, float]]] = {}
     for t, k, strength in candidates:

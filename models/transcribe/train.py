@@ -6,8 +6,9 @@ killed run resumes where it stopped, and whenever the validation score on the
 held-out *selection* pieces improves it exports the model to the weights folder
 and records its sha256 in the manifest. The benchmark uses different held-out
 pieces than selection, so the reported numbers are not tuned on.
-When fewer shards exist than ``target_shards``, it renders one more between
-steps, so a single command reproduces everything from nothing.
+When fewer shards exist than ``target_shards`` (FluidR3) or ``freepats_shards``
+(FreePats), it renders one more between steps, so a single command reproduces
+everything from nothing.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class TrainConfig:
     checkpoint: Path
     weights: Path
     target_shards: int = 40
+    #: Shards rendered with the FreePats pianos (TiMidity++), beside the FluidR3 ones.
+    freepats_shards: int = 0
     batch: int = 8
     crop_frames: int = 256
     lr: float = 2e-3
@@ -58,6 +61,11 @@ class TrainConfig:
     save_every_s: float = 180.0
     build_every: int = 25
     seed: int = 0
+    #: Start a fresh run (no checkpoint yet) from these weights instead of random ones: a fine-tune.
+    init_weights: Path | None = None
+    #: Also keep the weights of every validation step (``<checkpoint dir>/snapshots/``), to compare
+    #: them later under another decoding.
+    keep_snapshots: bool = False
 
 
 class _Batcher:
@@ -159,6 +167,9 @@ def train(config: TrainConfig) -> dict[str, Any]:
         optimizer.load_state_dict(state["optimizer"])
         step, best = int(state["step"]), float(state["best"])
         log.info("resumed from %s at step %d (best %.4f)", config.checkpoint, step, best)
+    elif config.init_weights is not None:
+        model.load_state_dict(torch.load(config.init_weights, map_location="cpu", weights_only=True)["state_dict"])
+        log.info("fine-tuning from %s", config.init_weights)
     rng = np.random.default_rng([config.seed, step])  # a resumed run draws the same crops every time
     pieces = dataset.build_validation(config.cache_dir, count=VALIDATION_PIECES)[:SELECTION_PIECES]
     shard_count = -1
@@ -171,13 +182,15 @@ def train(config: TrainConfig) -> dict[str, Any]:
                         optimizer=optimizer.state_dict(), step=step, best=best, train_config=_plain(config))
 
     while step < config.max_steps and (time.monotonic() - started) / 60 < config.max_minutes:
-        shards = dataset.existing_shards(config.cache_dir)
-        if len(shards) < config.target_shards and (not shards or step % config.build_every == 0):
-            dataset.build_shard(len(shards), cache_dir=config.cache_dir)
-            shards = dataset.existing_shards(config.cache_dir)
-        if len(shards) != shard_count:
-            shard_count = len(shards)
-            batcher = _Batcher(list(dataset.iter_items(shards)), config.crop_frames, rng)
+        shards = _shards(config)
+        missing = [source for source, count in _wanted_shards(config).items() if len(shards[source]) < count]
+        if missing and (not any(shards.values()) or step % config.build_every == 0):
+            dataset.build_shard(len(shards[missing[0]]), cache_dir=config.cache_dir, source=missing[0])
+            shards = _shards(config)
+        if sum(map(len, shards.values())) != shard_count:
+            shard_count = sum(map(len, shards.values()))
+            batcher = _Batcher(list(dataset.iter_items([p for paths in shards.values() for p in paths])),
+                               config.crop_frames, rng)
             log.info("training on %d shards (%d items)", shard_count, len(batcher.items))
         assert batcher is not None
         model.train()
@@ -207,6 +220,10 @@ def train(config: TrainConfig) -> dict[str, Any]:
                 best = selection
                 export_weights(model, config, step=step, scores=results)
                 log.info("exported weights at step %d", step)
+            if config.keep_snapshots:
+                save_checkpoint(config.checkpoint.parent / "snapshots" / f"step-{step:05d}.pt", ARCH, MODEL_CONFIG,
+                                {k: v.detach().clone() for k, v in model.state_dict().items()}, step=step,
+                                selection=selection)
             save()
             last_save = time.monotonic()
         elif time.monotonic() - last_save > config.save_every_s:
@@ -214,6 +231,16 @@ def train(config: TrainConfig) -> dict[str, Any]:
             last_save = time.monotonic()
     save()
     return {"step": step, "best_selection": best}
+
+
+def _wanted_shards(config: TrainConfig) -> dict[str, int]:
+    return {"fluidr3": config.target_shards, "freepats": config.freepats_shards}
+
+
+def _shards(config: TrainConfig) -> dict[str, list[Path]]:
+    """The rendered shards training uses, by source (at most the wanted number of each)."""
+    return {source: dataset.existing_shards(config.cache_dir, source)[:count]
+            for source, count in _wanted_shards(config).items()}
 
 
 def _plain(config: TrainConfig) -> dict[str, Any]:
