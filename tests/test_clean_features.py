@@ -104,7 +104,9 @@ def test_composed_episode_has_consistent_labels() -> None:
 def test_training_breaths_are_varied_and_never_from_the_held_out_soundfont() -> None:
     held_out = {preset.soundfont for preset in VAL_BREATHS}
     assert held_out and not held_out & {preset.soundfont for preset in TRAIN_BREATHS}
-    assert len({preset.cache_name for preset in TRAIN_BREATHS}) == len(TRAIN_BREATHS) >= 3
+    assert len({preset.cache_name for preset in TRAIN_BREATHS}) == len(TRAIN_BREATHS) >= 2
+    # File names are not enough: the csound bank's Breath Noise *is* TimGM6mb's recording.
+    assert ("sf_GMbank.sf2", 0, 121) not in {(p.soundfont, p.bank, p.program) for p in TRAIN_BREATHS}
     rng = np.random.default_rng(8)
     centroids = []
     for make in (sounds.synth_inhale, sounds.synth_exhale, sounds.synth_sniff):

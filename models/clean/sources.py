@@ -5,10 +5,12 @@ espeak-ng voice variants and festival voices. Validation holds out whole
 voices, so the benchmark measures a speaker the model never heard. Breath
 samples come from General MIDI "Breath Noise" (program 121) rendered with
 fluidsynth: FluidR3 for training, TimGM6mb (the validation soundfont) for
-validation. Training adds the csound soundfont's Breath Noise and Wind
-(another recording each), because one soundfont's few breath recordings do not
-generalise to breath timbres unlike them. Every path goes through
-:func:`assert_trainable`.
+validation. Training adds the csound soundfont's Wind (another recording),
+because one soundfont's few breath recordings do not generalise to breath
+timbres unlike them. The csound soundfont's own Breath Noise is *not* used: its
+samples are bit-identical to TimGM6mb's, the held-out breaths
+(:func:`models.synth.soundfont_samples.assert_no_validation_samples` checks
+every training preset). Every path goes through :func:`assert_trainable`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import numpy as np
 
 from models.audio_io import read_audio, resample, to_mono
 from models.clean.labels import ANALYSIS_SR
+from models.synth.soundfont_samples import assert_no_validation_samples
 from models.synth.sources import assert_trainable, english_prompt_files, find_soundfont
 
 log = logging.getLogger(__name__)
@@ -196,7 +199,6 @@ class BreathPreset:
 #: TimGM6mb stays out of training: it is the held-out breath timbre of the benchmark.
 TRAIN_BREATHS: tuple[BreathPreset, ...] = (
     BreathPreset("FluidR3_GM.sf2"),
-    BreathPreset("sf_GMbank.sf2"),
     BreathPreset("sf_GMbank.sf2", bank=3, program=122, min_ms=150, max_ms=900, trim_db=10.0),
 )
 VAL_BREATHS: tuple[BreathPreset, ...] = (BreathPreset("TimGM6mb.sf2"),)
@@ -286,6 +288,12 @@ def load_material(cache_dir: Path, split: Split, *, clips_per_voice: int = 120) 
         pools[voice.name] = cached_pool(cache_dir, f"voice-{voice.name}",
                                         functools.partial(render_voice, voice, split, max_clips=clips_per_voice,
                                                           seed=1000 + index))
+    presets = TRAIN_BREATHS if split == "train" else VAL_BREATHS
+    if split == "train":
+        held_out = tuple(find_soundfont(p.soundfont) for p in VAL_BREATHS)
+        for preset in presets:
+            assert_no_validation_samples(find_soundfont(preset.soundfont), bank=preset.bank,
+                                         program=preset.program, validation=held_out)
     breaths = tuple(cached_pool(cache_dir, preset.cache_name, functools.partial(render_gm_breaths, preset, seed=7))
-                    for preset in (TRAIN_BREATHS if split == "train" else VAL_BREATHS))
+                    for preset in presets)
     return Material(voices=pools, breaths=breaths, augment_breaths=split == "train")

@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 CLASS_WEIGHTS = (2.5, 1.0, 3.0, 6.0, 3.0, 2.0)
 #: Part of every shard's file name: bump it whenever episode synthesis changes, so stale
 #: shards are never mixed with new ones (v2: three breath soundfont sources, exhales and sniffs;
-#: v3: 16 training voices instead of 10).
-SHARD_VERSION = "v3"
+#: v3: 16 training voices instead of 10; v4: without the csound Breath Noise, which is the
+#: held-out TimGM6mb breath sample).
+SHARD_VERSION = "v4"
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,8 @@ def validation_set_path(cache_dir: Path) -> Path:
 
 
 def tuning_set_path(cache_dir: Path) -> Path:
-    return cache_dir / "tune-episodes.npz"
+    """Versioned like the shards: tuning episodes are drawn from the training material."""
+    return cache_dir / f"tune-episodes-{SHARD_VERSION}.npz"
 
 
 def _render_episode_set(material: Material, path: Path, *, episodes: int, episode_s: float, seed: int) -> Path:
