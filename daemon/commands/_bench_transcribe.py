@@ -78,14 +78,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
-def _notes_matrix(notes: Any) -> np.ndarray:
-    return np.array([[n.pitch, n.start_s, n.end_s, n.velocity] for n in notes], dtype=float).reshape(-1, 4)
-
-
 def _score_ours(pieces: list[Any], conditions: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
     from models.registry import load_model
     from models.transcribe import dataset
-    from models.transcribe.evaluate import mean_scores, score
+    from models.transcribe.evaluate import mean_scores, notes_matrix, score
     from models.transcribe.features import SAMPLE_RATE
     from models.transcribe.transcriber import transcribe
 
@@ -101,7 +97,7 @@ def _score_ours(pieces: list[Any], conditions: tuple[str, ...]) -> tuple[dict[st
             compute_s += time.perf_counter() - started
             cpu_s += time.process_time() - cpu_started
             audio_s += audio.shape[0] / SAMPLE_RATE
-            scores.append(score(dataset.read_truth(piece.notes), _notes_matrix(result.notes)))
+            scores.append(score(dataset.read_truth(piece.notes), notes_matrix(result.notes)))
         by_condition[condition] = mean_scores(scores)
     # Wall-clock speed depends on what else the machine runs; audio seconds per CPU second
     # (all threads summed) is the speed one dedicated core would give.

@@ -80,22 +80,12 @@ def speech_mask(analysis: TrackAnalysis, settings: PlanSettings) -> np.ndarray:
     return (analysis.labels == SPEECH) | (analysis.probs[:, SPEECH] >= settings.speech_threshold)
 
 
-def _grow(core: np.ndarray, candidate: np.ndarray) -> np.ndarray:
-    """Hysteresis: the connected regions of ``core | candidate`` that hold a ``core`` frame."""
-    if not core.any():
-        return core
-    regions, count = ndimage.label(core | candidate)
-    keep = np.zeros(count + 1, dtype=bool)
-    keep[np.unique(regions[core])] = True
-    keep[0] = False
-    return keep[regions]
-
-
 def _class_runs(analysis: TrackAnalysis, speech: np.ndarray, cls: int, *, close_frames: int,
                 min_frames: int, guard: bool, grow_prob: float | None = None) -> list[_Run]:
     mask = analysis.labels == cls
     if grow_prob is not None:
-        mask = _grow(mask, (analysis.probs[:, cls] >= grow_prob) & ~speech)
+        # Hysteresis: keep the candidate frames connected to a frame labelled ``cls``.
+        mask = ndimage.binary_propagation(mask, mask=mask | ((analysis.probs[:, cls] >= grow_prob) & ~speech))
     if close_frames:
         mask = ndimage.binary_closing(mask, structure=np.ones(close_frames + 1, dtype=bool)) | mask
     if guard:

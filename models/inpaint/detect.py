@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -127,6 +128,10 @@ def detect_digital(x: np.ndarray, sr: int, *, params: DetectParams, channel: int
     return gaps
 
 
+#: Analysis frames per FFT block: bounds the spectra held at once (tens of MB for 5 ms windows).
+_BLOCK_FRAMES = 1 << 14
+
+
 @dataclass(frozen=True)
 class _Levels:
     hop: int
@@ -134,27 +139,34 @@ class _Levels:
     treble_db: np.ndarray
 
 
-def _levels(x: np.ndarray, sr: int, window_s: float) -> _Levels:
-    """Broadband and treble (2-8 kHz) level per 1 ms hop, in blocks so an hour of audio stays in bounds.
+def _windowed_power(x: np.ndarray, n_fft: int, hop: int) -> Iterator[tuple[slice, np.ndarray]]:
+    """Power spectra of Hann windows centred every ``hop`` samples (``len(x) // hop + 1`` frames).
 
-    The spectra are the large part: one 5 ms window per millisecond is over 1 GB
-    for ten minutes at 44.1 kHz when held at once; only the two levels are kept.
+    Yielded in blocks of ``_BLOCK_FRAMES`` frames with the frames they cover, so
+    callers keep only their reductions: one 5 ms window per millisecond is over
+    1 GB of spectra for ten minutes at 44.1 kHz when held at once.
     """
+    padded = np.pad(x, (n_fft // 2, n_fft))
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop][: len(x) // hop + 1]
+    window = np.hanning(n_fft)
+    for first in range(0, len(frames), _BLOCK_FRAMES):
+        block = frames[first : first + _BLOCK_FRAMES]
+        yield slice(first, first + len(block)), np.abs(np.fft.rfft(block * window, axis=1)) ** 2
+
+
+def _levels(x: np.ndarray, sr: int, window_s: float) -> _Levels:
+    """Broadband and treble (2-8 kHz) level per 1 ms hop."""
     hop = max(1, int(0.001 * sr))
     n_fft = 1 << int(np.ceil(np.log2(window_s * sr)))
-    padded = np.pad(x, (n_fft // 2, n_fft))
-    n_frames = len(x) // hop + 1
-    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop][:n_frames]
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
     treble_bins = (freqs >= 2000) & (freqs <= 8000)
-    window = np.hanning(n_fft)
-    norm = np.sum(window**2) * n_fft / 2
-    broadband = np.empty(len(frames))
-    treble = np.empty(len(frames))
-    for first in range(0, len(frames), _BLOCK_FRAMES):
-        power = np.abs(np.fft.rfft(frames[first : first + _BLOCK_FRAMES] * window, axis=1)) ** 2
-        broadband[first : first + len(power)] = power.sum(axis=1) / norm
-        treble[first : first + len(power)] = power[:, treble_bins].sum(axis=1) / norm
+    norm = np.sum(np.hanning(n_fft) ** 2) * n_fft / 2
+    n_frames = len(x) // hop + 1
+    broadband = np.empty(n_frames)
+    treble = np.empty(n_frames)
+    for frames, power in _windowed_power(x, n_fft, hop):
+        broadband[frames] = power.sum(axis=1) / norm
+        treble[frames] = power[:, treble_bins].sum(axis=1) / norm
     return _Levels(hop=hop, broadband_db=10 * np.log10(broadband + 1e-12),
                    treble_db=10 * np.log10(treble + 1e-12))
 
@@ -245,22 +257,19 @@ def _hiss(x: np.ndarray, sr: int, *, drop_db: float = 4.0) -> _Hiss | None:
     if hi_hz <= lo_hz or len(x) < 20 * n_fft:
         return None
     # High-pass first: a 2 ms window leaks the far louder bass into the top band's bins.
-    treble = sosfilt(butter(6, 0.8 * lo_hz, btype="highpass", fs=sr, output="sos"), x).astype(np.float32)
-    padded = np.pad(treble, (n_fft // 2, n_fft))
-    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop][: len(x) // hop + 1]
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
     bins = np.flatnonzero((freqs >= lo_hz) & (freqs <= hi_hz))
     if len(bins) < 2:
         return None
     halves = (bins[: len(bins) // 2], bins[len(bins) // 2 :])
-    power = np.empty(len(frames))
-    half_power = np.empty((len(frames), 2))
-    window = np.hanning(n_fft)
-    for first in range(0, len(frames), _BLOCK_FRAMES):  # blocks: an hour of audio stays in memory bounds
-        spectrum = np.abs(np.fft.rfft(frames[first : first + _BLOCK_FRAMES] * window, axis=1)) ** 2
-        power[first : first + len(spectrum)] = spectrum[:, bins].sum(axis=1)
+    treble = sosfilt(butter(6, 0.8 * lo_hz, btype="highpass", fs=sr, output="sos"), x).astype(np.float32)
+    n_frames = len(x) // hop + 1
+    power = np.empty(n_frames)
+    half_power = np.empty((n_frames, 2))
+    for frames, spectrum in _windowed_power(treble, n_fft, hop):
+        power[frames] = spectrum[:, bins].sum(axis=1)
         for column, half in enumerate(halves):
-            half_power[first : first + len(spectrum), column] = spectrum[:, half].mean(axis=1)
+            half_power[frames, column] = spectrum[:, half].mean(axis=1)
     top_db = 10 * np.log10(power / n_fft + 1e-20)
     levels = np.sort(top_db[top_db > _DIGITAL_SILENCE_DB])
     if len(levels) < 100:
@@ -283,8 +292,6 @@ def _hiss(x: np.ndarray, sr: int, *, drop_db: float = 4.0) -> _Hiss | None:
     return _Hiss(hop=hop, top_db=top_db, floor_db=floor_db, drop_db=drop_db, digital=held)
 
 
-_BLOCK_FRAMES = 1 << 14
-
 #: Hiss is nearly flat across the top band; the quietest treble of a clean render falls steeply.
 _MAX_HISS_TILT_DB = 6.0
 
@@ -294,6 +301,7 @@ def _band_tilt_db(half_power: np.ndarray) -> float:
     if half_power.shape[0] == 0:
         return float("inf")
     return float(np.median(10 * np.log10((half_power[:, 0] + 1e-30) / (half_power[:, 1] + 1e-30))))
+
 
 #: A "floor" this low is exact digital silence, not hiss.
 _DIGITAL_SILENCE_DB = -150.0

@@ -3,13 +3,13 @@
 General MIDI soundfonts borrow from each other: the csound ``sf_GMbank.sf2``
 carries hundreds of samples bit-identical to TimGM6mb's, our validation
 soundfont, among them its pianos and its Breath Noise ("Bottle Blow"). A file
-name check cannot see that, so a training preset taken from another soundfont is
-compared, sample by sample (SHA-256 of the PCM data), with the validation
+name check cannot see that, so every training preset is compared, sample by
+sample (SHA-256 of the PCM data), with the validation
 soundfonts before anything is rendered.
 
 The SoundFont 2 "hydra" (preset -> instrument -> sample tables) is read with the
 standard library: the one PyPI parser (sf2utils) imports ``audioop``, which
-Python 3.13 removed, and only five fixed-size tables are needed.
+Python 3.13 removed, and only seven fixed-size tables are needed.
 """
 
 from __future__ import annotations
@@ -76,8 +76,8 @@ def _chunks(data: bytes, start: int, end: int) -> dict[str, tuple[int, int]]:
     return found
 
 
-@functools.lru_cache(maxsize=4)
 def _hydra(soundfont: Path) -> _Hydra:
+    """Not cached: it holds the whole sample data (FluidR3's is 140 MB); the digests are."""
     data = soundfont.read_bytes()
     if data[:4] != b"RIFF" or data[8:12] != b"sfbk":
         raise UserInputError(f"{soundfont} is not a SoundFont 2 file")

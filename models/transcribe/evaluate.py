@@ -8,10 +8,14 @@ mir_eval's velocity check (velocities are rescaled by a linear fit, tolerance
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from models.transcribe.decode import TranscribedNote
 
 MIN_DURATION_S = 1e-3
 
@@ -100,6 +104,17 @@ def _false_positive_kinds(reference: np.ndarray, estimated: np.ndarray, matched:
         elif np.any((reference[:, 0] == pitch) & (reference[:, 1] < start - 0.05) & (reference[:, 2] > start)):
             retriggers += 1
     return ghosts, retriggers
+
+
+def notes_matrix(notes: Iterable[TranscribedNote]) -> np.ndarray:
+    """Decoded notes as the ``(n, 4)`` pitch/start_s/end_s/velocity rows :func:`score` takes."""
+    return np.array([[n.pitch, n.start_s, n.end_s, n.velocity] for n in notes], dtype=float).reshape(-1, 4)
+
+
+def selection_objective(scores: Mapping[str, float]) -> float:
+    """What checkpoints and decoding settings are chosen by: onset F1 plus half the onset+offset F1
+    (offsets matter, onsets matter more)."""
+    return scores["onset_f1"] + 0.5 * scores["onset_offset_f1"]
 
 
 def mean_scores(scores: Sequence[NoteScores]) -> dict[str, float]:

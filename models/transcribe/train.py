@@ -25,7 +25,7 @@ import numpy as np
 from models.registry import save_checkpoint, update_manifest
 from models.transcribe import dataset
 from models.transcribe.decode import DecodeSettings, decode
-from models.transcribe.evaluate import mean_scores, score
+from models.transcribe.evaluate import mean_scores, notes_matrix, score, selection_objective
 from models.transcribe.features import normalize_peak
 from models.transcribe.labels import make_targets
 from models.transcribe.network import ARCH, HarmonicOnsetsFrames
@@ -129,9 +129,7 @@ def evaluate_pieces(model: Any, pieces: list[dataset.ValidationPiece], condition
         for piece in pieces:
             audio = dataset.validation_audio_16k(piece.audio[condition])
             posteriors = predict(model, normalize_peak(audio))
-            notes = decode(posteriors, settings)
-            estimated = np.array([[n.pitch, n.start_s, n.end_s, n.velocity] for n in notes]).reshape(-1, 4)
-            scores.append(score(dataset.read_truth(piece.notes), estimated))
+            scores.append(score(dataset.read_truth(piece.notes), notes_matrix(decode(posteriors, settings))))
         results[condition] = mean_scores(scores)
     return results
 
@@ -212,8 +210,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         if step % config.eval_every == 0:
             model.eval()
             results = evaluate_pieces(model, pieces, ("clean", "tape"))
-            selection = float(np.mean([results[c]["onset_f1"] + 0.5 * results[c]["onset_offset_f1"]
-                                       for c in results]))
+            selection = float(np.mean([selection_objective(r) for r in results.values()]))
             log.info("step %d selection %.4f %s", step, selection,
                      {c: {k: round(v, 3) for k, v in r.items() if k.endswith("f1")} for c, r in results.items()})
             if selection > best:

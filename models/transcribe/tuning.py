@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from models.transcribe.decode import DecodeSettings, Posteriors, decode
-from models.transcribe.evaluate import mean_scores, score
+from models.transcribe.evaluate import mean_scores, notes_matrix, score, selection_objective
 
 #: The default search: the thresholds that trade recall against precision, and the offset snap.
 DEFAULT_GRID: dict[str, tuple[float, ...]] = {
@@ -36,7 +36,7 @@ class TuningResult:
 
     @property
     def objective(self) -> float:
-        return self.scores["onset_f1"] + 0.5 * self.scores["onset_offset_f1"]
+        return selection_objective(self.scores)
 
 
 def tune_decoding(posteriors: Sequence[Posteriors], truths: Sequence[np.ndarray], *,
@@ -58,9 +58,7 @@ def tune_decoding(posteriors: Sequence[Posteriors], truths: Sequence[np.ndarray]
         settings = replace(settings, retrigger_threshold=max(settings.onset_threshold, settings.retrigger_threshold))
         scores = []
         for post, truth in zip(posteriors, truths, strict=True):
-            notes = decode(post, settings)
-            estimated = np.array([[n.pitch, n.start_s, n.end_s, n.velocity] for n in notes], dtype=float)
-            scores.append(score(truth, estimated.reshape(-1, 4)))
+            scores.append(score(truth, notes_matrix(decode(post, settings))))
         results.append(TuningResult(settings, mean_scores(scores)))
     results.sort(key=lambda r: -r.objective)
     return results
