@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import time
 from collections.abc import Iterator
@@ -18,7 +17,6 @@ from daemon.jobs.base import JobSpec
 from tests.daemon_support.harness import DaemonProcess, wait_for
 from tests.reaper_standin.fixtures import ReaperEnv, make_wav, one_item_project, reaper  # noqa: F401
 
-SHIPPED = json.loads((Path(__file__).resolve().parents[1] / "models" / "weights" / "manifest.json").read_text())
 TARGET_S = 2.0
 
 
@@ -163,7 +161,6 @@ def test_reaper_restarted_mid_job(reaper: ReaperEnv, daemon: DaemonProcess) -> N
     assert len(reaper.standin.items()[0]["takes"]) == 2
 
 
-@pytest.mark.skipif("clean-framenet" not in SHIPPED, reason="clean model weights not shipped yet")
 @pytest.mark.parametrize(("script", "answer"), [("reamend_clean_selected.py", "podcast-tight,edit"),
                                                  ("reamend_clean_project.py", "podcast-tight,")])
 def test_clean_action_edits_the_project(reaper: ReaperEnv, daemon: DaemonProcess,  # noqa: F811
@@ -200,7 +197,6 @@ def test_clean_action_edits_the_project(reaper: ReaperEnv, daemon: DaemonProcess
     assert state["undo_history"] == [f"reamend: clean (job {record['id']})"]
 
 
-@pytest.mark.skipif("transcribe-piano" not in SHIPPED, reason="transcription model weights not shipped yet")
 def test_transcribe_action_adds_midi(reaper: ReaperEnv, daemon: DaemonProcess) -> None:  # noqa: F811
     client = daemon.client
     assert client is not None
