@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from models.ar import extrapolate, janssen_interpolate
 from models.errors import UserInputError
-from models.inpaint.ar import extrapolate, janssen_interpolate
 from models.inpaint.blend import blend_into_gap, equal_power_fade
 from models.inpaint.fill import FillParams, inpaint
 from models.inpaint.gaps import Gap, gaps_from_json, merge_gaps, parse_gap_range, sanitize_gaps

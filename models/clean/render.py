@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.linalg import solve_toeplitz
-from scipy.signal import lfilter, lfiltic
 
+from models.ar import bridge
 from models.audio_io import AudioWriter, audio_info
 from models.clean.edits import EditList
 from models.errors import AudioFileError
@@ -118,32 +117,9 @@ def _gain_curve(gain: Gain, start: int, stop: int) -> np.ndarray:
     return (1 - weight * (1 - target)).astype(np.float32)
 
 
-def _ar_coefficients(context: np.ndarray, order: int) -> np.ndarray:
-    """Linear-prediction coefficients by the autocorrelation method (Levinson via Toeplitz solve)."""
-    windowed = context * np.hanning(context.shape[0])
-    corr = np.correlate(windowed, windowed, mode="full")[context.shape[0] - 1:context.shape[0] + order]
-    if corr[0] <= 1e-12:
-        return np.zeros(order)
-    corr[0] *= 1.0 + 1e-6  # light regularisation keeps the solve stable on near-tonal context
-    return np.asarray(solve_toeplitz(corr[:order], corr[1:order + 1]))
-
-
-def _predict(context: np.ndarray, coefficients: np.ndarray, count: int) -> np.ndarray:
-    """Continue ``context`` by ``count`` samples: the AR model run as an all-pole filter on silence."""
-    denominator = np.concatenate([[1.0], -coefficients])
-    state = lfiltic([1.0], denominator, context[::-1][: coefficients.shape[0]])
-    out, _ = lfilter([1.0], denominator, np.zeros(count), zi=state)
-    return np.asarray(out)
-
-
 def interpolate_gap(left: np.ndarray, right: np.ndarray, count: int, *, order: int = AR_ORDER) -> np.ndarray:
-    """``count`` samples bridging mono ``left`` and ``right`` context: forward and backward
-    AR predictions, cross-faded."""
-    order = max(2, min(order, left.shape[0] // 2, right.shape[0] // 2))
-    forward = _predict(left, _ar_coefficients(left, order), count)
-    backward = _predict(right[::-1], _ar_coefficients(right[::-1], order), count)[::-1]
-    fade = (np.arange(count) + 1) / (count + 1)
-    return (1 - fade) * forward + fade * backward
+    """``count`` samples bridging mono ``left`` and ``right`` context (see :func:`models.ar.bridge`)."""
+    return bridge(left, right, count, order=order)
 
 
 def locate_click(window: np.ndarray, *, max_len: int, margin: int = 8) -> tuple[int, int] | None:

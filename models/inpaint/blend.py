@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.inpaint.ar import extrapolate
+from models.ar import extrapolate
 
 
 def equal_power_fade(length: int) -> tuple[np.ndarray, np.ndarray]:

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from models.inpaint.ar import JanssenParams, janssen_interpolate
+from models.ar import JanssenParams, janssen_interpolate
 from models.inpaint.blend import blend_into_gap
 from models.inpaint.gaps import Gap
 from models.inpaint.similarity import SimilarityMatch, band_features, find_similar
