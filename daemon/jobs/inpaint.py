@@ -6,7 +6,8 @@ the gap samples are replaced, so the file is bit-identical outside the gaps),
 ``<stem>.gaps.json`` (role ``gaps``) and, with ``report``, ``<stem>.inpaint.png``.
 Lossy inputs (MP3, Ogg) cannot be re-encoded bit-identically, so they are
 written as 32-bit float WAV of the decoded samples instead (exact outside the
-gaps), with a message saying so.
+gaps), with a message saying so. Files are processed window by window
+(:mod:`daemon.jobs.inpaint_windows`), so memory does not grow with their length.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from daemon.jobs.base import JobContext, JobOutcome, JobSpec, OutputFile
 from daemon.jobs.inpaint_preset import PresetSettings
 from daemon.presets import job_settings
@@ -27,7 +26,6 @@ from models.errors import ModelError, UserInputError
 from models.progress import scaled
 
 if TYPE_CHECKING:
-    from models.inpaint.fill import FilledGap
     from models.inpaint.gaps import Gap
 
 log = logging.getLogger(__name__)
@@ -60,6 +58,7 @@ def run(spec: JobSpec, ctx: JobContext) -> JobOutcome:
 
 def _run_one(source: Path, spec: JobSpec, settings: PresetSettings, ctx: JobContext,
              progress: Any) -> tuple[list[OutputFile], dict[str, Any], list[str]]:
+    from daemon.jobs import inpaint_windows as windows
     from models.audio_io import audio_info, is_lossy, output_format_for
     from models.inpaint.gaps import gaps_from_json, merge_gaps, sanitize_gaps
 
@@ -70,34 +69,27 @@ def _run_one(source: Path, spec: JobSpec, settings: PresetSettings, ctx: JobCont
     output_format_for(out_audio)  # unsupported extensions fail here, before any work
     if is_lossy(info.format):
         notes.append(f"{info.format} is lossy: wrote float WAV so the decoded samples outside the gaps stay exact")
-    original, as_float, int_bits = _read_exact(source, info.subtype)
-    progress(0.05, "read audio")
+    int_bits = _integer_bits(info.subtype)
     gaps: list[Gap] = []
     if spec.options.get("gaps") is not None:
         sanitized = sanitize_gaps(gaps_from_json(spec.options["gaps"]), sr=info.sample_rate, frames=info.frames)
         gaps += sanitized.gaps
         notes += sanitized.messages
     if settings.detect:
-        gaps += _detect(as_float, info.sample_rate, settings)
+        gaps += windows.detect_in_blocks(source, info, _detect_params(settings), scaled(progress, 0.0, 0.25))
         progress(0.25, f"detected {len(gaps)} gap(s)")
     gaps = merge_gaps(gaps)
-    fills: tuple[FilledGap, ...] = ()
-    result_samples = original
+    filled = windows.WindowedFill(patches=(), fills=(), messages=())
     if settings.fill and gaps:
         model = _maybe_model(gaps, info.sample_rate, settings, notes)
-        from models.inpaint.fill import inpaint
-
-        result = inpaint(as_float, info.sample_rate, gaps, params=_fill_params(settings), model=model,
-                         progress=scaled(progress, 0.3, 0.9), cancel=ctx.cancel)
-        notes += result.messages
-        fills = result.fills
-        result_samples = _replace_gaps(original, result.samples, gaps, int_bits)
+        filled = windows.fill_in_windows(source, info, gaps, params=_fill_params(settings), model=model,
+                                         progress=scaled(progress, 0.3, 0.9), cancel=ctx.cancel)
+        notes += filled.messages
+    fills = filled.fills
     outputs: list[OutputFile] = []
     if settings.fill:
-        from models.audio_io import write_audio
-
         subtype = "FLOAT" if is_lossy(info.format) else info.subtype
-        write_audio(out_audio, result_samples, info.sample_rate, subtype=subtype, inputs=[source])
+        windows.write_filled(source, out_audio, info, filled.patches, subtype=subtype, int_bits=int_bits)
         outputs.append(OutputFile("audio", out_audio, source))
     gaps_path = out_audio.parent / f"{source.stem}.gaps.json"
     methods = {(f.gap.start, f.gap.end, f.gap.channel): f.method for f in fills}
@@ -106,8 +98,8 @@ def _run_one(source: Path, spec: JobSpec, settings: PresetSettings, ctx: JobCont
     if spec.options.get("report"):
         from models.inpaint.report import draw_report
 
-        after = _to_float(result_samples, int_bits)
-        png = draw_report(as_float, after, info.sample_rate, gaps, out_audio.parent / f"{source.stem}.inpaint.png",
+        before, after, rate, view_gaps = windows.report_signals(source, info, filled.patches, gaps)
+        png = draw_report(before, after, rate, view_gaps, out_audio.parent / f"{source.stem}.inpaint.png",
                           title=source.name)
         outputs.append(OutputFile("report", png, source))
     progress(1.0, "done")
@@ -142,55 +134,19 @@ def _output_path(source: Path, spec: JobSpec, *, lossy: bool) -> Path:
     return spec.out_dir / f"{source.stem}.inpainted{suffix}"
 
 
-def _read_exact(path: Path, subtype: str) -> tuple[np.ndarray, np.ndarray, int | None]:
-    """``(samples as stored, float view in [-1, 1], integer bits or None)``.
-
-    Integer PCM is read as int32 (libsndfile left-justifies every width), so
-    untouched samples are written back exactly.
-    """
-    from models.audio_io import read_audio
-
-    bits = _integer_bits(subtype)
-    if bits is not None:
-        stored = read_audio(path, dtype="int32").samples
-        return stored, stored.astype(np.float64) / 2.0**31, bits
-    stored = read_audio(path, dtype="float64" if subtype == "DOUBLE" else "float32").samples
-    return stored, stored.astype(np.float64), None
-
-
 def _integer_bits(subtype: str) -> int | None:
     return {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}.get(subtype)
 
 
-def _replace_gaps(original: np.ndarray, filled: np.ndarray, gaps: list[Any], bits: int | None) -> np.ndarray:
-    """A copy of ``original`` where only gap samples take values from ``filled``."""
-    out = original.copy()
-    for gap in gaps:
-        columns = slice(None) if gap.channel is None else slice(gap.channel, gap.channel + 1)
-        values = filled[gap.start : gap.end, columns]
-        if bits is None:
-            out[gap.start : gap.end, columns] = np.clip(values, -1.0, 1.0).astype(out.dtype)
-        else:
-            top = 2 ** (bits - 1)
-            quantized = np.clip(np.round(values * top), -top, top - 1).astype(np.int64) << (32 - bits)
-            out[gap.start : gap.end, columns] = quantized.astype(np.int32)
-    return out
+def _detect_params(settings: PresetSettings) -> Any:
+    from models.inpaint.detect import DetectParams
 
-
-def _to_float(samples: np.ndarray, bits: int | None) -> np.ndarray:
-    return samples.astype(np.float64) / 2.0**31 if bits is not None else samples.astype(np.float64)
-
-
-def _detect(samples: np.ndarray, sr: int, settings: PresetSettings) -> list[Any]:
-    from models.inpaint.detect import DetectParams, detect_dropouts
-
-    params = DetectParams(
+    return DetectParams(
         detect_digital=settings.detect_digital, detect_tape=settings.detect_tape,
         detect_clicks=settings.detect_clicks, min_digital_ms=settings.min_digital_ms,
         tape_drop_db=settings.tape_drop_db, max_gap_ms=settings.max_gap_ms, margin_ms=settings.margin_ms,
         click_threshold=settings.click_threshold, min_confidence=settings.min_confidence,
     )
-    return detect_dropouts(samples, sr, params=params)
 
 
 def _fill_params(settings: PresetSettings) -> Any:

@@ -52,11 +52,15 @@ def draw_report(before: np.ndarray, after: np.ndarray, sr: int, gaps: Sequence[G
         spec_ax.set_title(f"{label}: spectrogram")
         spec_ax.set_xlabel("time (s)")
         spec_ax.set_ylabel("Hz")
+        # A 20 ms gap in an hour-long overview would be narrower than a pixel: draw each at
+        # least 0.3 % of the view wide so every gap can be found.
+        min_width = 0.003 * (hi - lo)
         for gap in gaps:
             if gap.end < lo or gap.start > hi:
                 continue
+            centre, half = (gap.start + gap.end) / 2, max(gap.end - gap.start, min_width) / 2
             for ax in (wave, spec_ax):
-                ax.axvspan(gap.start / sr, gap.end / sr, color="red", alpha=0.25, linewidth=0)
+                ax.axvspan((centre - half) / sr, (centre + half) / sr, color="red", alpha=0.35, linewidth=0)
     if title:
         fig.suptitle(title)
     with atomic_path(path, suffix=".png") as tmp:
