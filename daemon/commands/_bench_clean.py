@@ -137,6 +137,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                      f"{s.times_real_time:.0f}"))
     payload: dict[str, Any] = {"episodes": len(audio), "systems": [
         {"name": s.name, "precision": s.precision, "recall": s.recall, "recall_by_class": s.recall_by_class,
+         "missed_share_by_class": s.missed_share_by_class,
          "speech_removed": s.speech_removed, "short_pauses_removed": s.short_pauses_removed,
          "times_real_time": s.times_real_time} for s in results]}
     if args.long_minutes > 0:

@@ -46,6 +46,8 @@ class Scores:
     precision: float
     recall: float
     recall_by_class: dict[str, float]
+    #: Of all missed remove-class frames, the share each class holds (where recall is lost).
+    missed_share_by_class: dict[str, float]
     speech_removed: float
     short_pauses_removed: float
     seconds: float
@@ -157,6 +159,7 @@ def score(name: str, system: Callable[[np.ndarray], SystemOutput], audio: Sequen
             found = near if key == "click" else output.removable[:n]
             add(f"{key} hit", float(np.sum(found & mask)))
             add(f"{key} all", float(np.sum(mask)))
+            add(f"{key} missed", float(np.sum(mask & truth["remove"][:n] & ~found)))
         speech = truth["speech"][:n] & scored
         add("speech cut", float(np.sum(output.cut[:n] & speech)))
         add("speech all", float(np.sum(speech)))
@@ -167,9 +170,13 @@ def score(name: str, system: Callable[[np.ndarray], SystemOutput], audio: Sequen
     def ratio(a: str, b: str) -> float:
         return totals[a] / totals[b] if totals.get(b) else float("nan")
 
+    missed = sum(totals.get(f"{k} missed", 0.0) for k in ("long pause", "breath", "click", "bump", "noise"))
+
     return Scores(name=name, precision=ratio("tp", "pred"), recall=ratio("tp", "true"),
                   recall_by_class={k: ratio(f"{k} hit", f"{k} all")
                                    for k in ("long pause", "breath", "click", "bump", "noise")},
+                  missed_share_by_class={k: totals[f"{k} missed"] / missed if missed else float("nan")
+                                         for k in ("long pause", "breath", "click", "bump", "noise")},
                   speech_removed=ratio("speech cut", "speech all"),
                   short_pauses_removed=ratio("short cut", "short all"), seconds=seconds,
                   audio_s=sum(a.shape[0] for a in audio) / ANALYSIS_SR)

@@ -90,22 +90,25 @@ class _Timeline:
 
 
 def _training_breath(material: Material, rng: np.random.Generator) -> np.ndarray:
-    """Recorded breaths from a random source, mostly reshaped into new timbres, or a
-    synthesized inhale, exhale or sniff."""
+    """Recorded (or whispered) breaths from a random source, mostly reshaped into new timbres,
+    a domain-randomised breath, or a synthesized inhale, exhale or sniff."""
     pools = [pool for pool in material.breaths if len(pool)]
-    if pools and rng.random() < 0.55:
+    pick = rng.random()
+    if pools and pick < 0.55 * (1 - material.random_breath_share):
         pool = pools[int(rng.integers(len(pools)))]
         clip = pool.clip(int(rng.integers(len(pool))))
         return sounds.reshape_breath(rng, clip) if rng.random() < 0.8 else clip
+    if pick > 1 - material.random_breath_share:
+        return trim_silence(sounds.synth_random_breath(rng), floor_db=-40.0)
     return trim_silence(sounds.synth_breath(rng), floor_db=-40.0)
 
 
 def _breath(material: Material, rng: np.random.Generator) -> np.ndarray:
     if material.augment_breaths:
         return _training_breath(material, rng)
-    # Validation: kept exactly as the benchmark episodes were rendered (one breath pool).
+    # Evaluation: kept exactly as the benchmark episodes were rendered (one breath pool).
     breaths = material.breaths[0] if material.breaths else None
-    if rng.random() < 0.4 and breaths is not None and len(breaths):
+    if rng.random() < material.recorded_breath_share and breaths is not None and len(breaths):
         clip = breaths.clip(int(rng.integers(len(breaths))))
         if rng.random() < 0.5:  # vary length and pitch by resampling
             factor = rng.uniform(0.6, 1.6)

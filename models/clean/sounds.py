@@ -112,6 +112,81 @@ def synth_breath(rng: np.random.Generator) -> np.ndarray:
     return synth_sniff(rng)
 
 
+def synth_random_breath(rng: np.random.Generator) -> np.ndarray:
+    """A breath of random timbre: domain randomisation so that no one timbre is a shortcut.
+
+    Air noise (random colour, sometimes rough) is shaped by a random resonance bank on a
+    log-frequency axis: 1-6 resonances anywhere from 150 Hz to 7 kHz, each from broad
+    (a vowel formant) to narrow (a nasal or lip whistle; Q up to 40), over a floor with random
+    spectral tilt. The bank glides between a start and an end shape (the vocal tract moves
+    during a breath), sometimes with a jittered whistle tone, under a random envelope: swell,
+    fade, plateau or two pulls. Every recorded breath is one point in this space; the model
+    should learn the space (air noise between words), not the points it heard.
+    """
+    duration_s = rng.uniform(0.12, 1.0)
+    n = int(duration_s * SR)
+    nfft = 512
+    hop = nfft // 4
+    source = _noise(rng, n + nfft, colour=rng.uniform(0.0, 2.0))
+    if rng.random() < 0.3:  # rough, flow-modulated turbulence
+        control = _noise(rng, n + nfft, colour=2.0)
+        source = source * (1.0 + rng.uniform(0.2, 0.9) * np.tanh(control)).astype(np.float32)
+    _, _, spec = sps.stft(source, fs=SR, nperseg=nfft, noverlap=nfft - hop)
+    freqs = np.fft.rfftfreq(nfft, 1.0 / SR)
+    log_f = np.log2(np.maximum(freqs, 50.0))
+    shapes = []
+    count = int(rng.integers(1, 7))
+    centres = np.exp(rng.uniform(np.log(150.0), np.log(7000.0), size=count))
+    qs = np.exp(rng.uniform(np.log(0.7), np.log(40.0), size=count))
+    gains_db = rng.uniform(0.0, 30.0, size=count)
+    tilt_db_per_octave = rng.uniform(-9.0, 4.0)
+    floor_db = rng.uniform(-35.0, 0.0)
+    glide = np.exp(rng.normal(0.0, 0.12, size=count)) if rng.random() < 0.6 else np.ones(count)
+    for factor in (np.ones(count), glide):
+        shape_db = floor_db + tilt_db_per_octave * (log_f - np.log2(1000.0))
+        peak_db = np.full(freqs.shape, -80.0)
+        for centre, q, gain_db in zip(centres * factor, qs, gains_db, strict=True):
+            bandwidth = centre / q
+            peak_db = np.maximum(peak_db, gain_db - 10 * np.log10(1 + ((freqs - centre) / (bandwidth / 2)) ** 2))
+        shapes.append(np.logaddexp(shape_db / 8.686, peak_db / 8.686) * 8.686)
+    along = np.linspace(0.0, 1.0, spec.shape[1])[None, :]
+    envelope_db = shapes[0][:, None] * (1 - along) + shapes[1][:, None] * along
+    envelope_db[freqs < rng.uniform(60, 250)] -= 30.0
+    shaped = sps.istft(spec * 10 ** (envelope_db / 20), fs=SR, nperseg=nfft, noverlap=nfft - hop)[1][:n]
+    out = np.asarray(shaped, dtype=np.float32)
+    out /= rms(out) + 1e-12
+    if rng.random() < 0.2:  # a whistle through teeth or nose, its pitch wandering
+        start_hz = rng.uniform(500, 4000)
+        drift = np.cumsum(rng.normal(0.0, 1.0, n)) / np.sqrt(n) * rng.uniform(0.0, 0.1)
+        phase = 2 * np.pi * np.cumsum(start_hz * np.exp(drift)) / SR
+        out += (np.sin(phase) * np.sqrt(2) * 10 ** (rng.uniform(-20, 0) / 20)).astype(np.float32)
+    out *= _breath_envelope(rng, n)
+    return out.astype(np.float32)
+
+
+def _breath_envelope(rng: np.random.Generator, n: int) -> np.ndarray:
+    """A random breath envelope ``(n,)``: swell, quick onset and fade, plateau, or two pulls."""
+    t = np.linspace(0, 1, n, dtype=np.float32)
+    kind = rng.random()
+    if kind < 0.7:
+        peak_at = rng.uniform(0.05, 0.8)
+        rise = (t / peak_at) ** rng.uniform(0.3, 2.5)
+        fall = ((1 - t) / (1 - peak_at)) ** rng.uniform(0.3, 3.0)
+        envelope = np.where(t < peak_at, rise, fall)
+    elif kind < 0.85:
+        edge = rng.uniform(0.05, 0.3)
+        envelope = np.clip(np.minimum(t, 1 - t) / edge, 0.0, 1.0)
+    else:
+        split = rng.uniform(0.3, 0.7)
+        envelope = np.where(t < split, np.sin(np.pi * t / split), np.sin(np.pi * (t - split) / (1 - split)))
+        envelope = np.abs(envelope) * np.where(t < split, 1.0, rng.uniform(0.4, 1.0))
+    if rng.random() < 0.5:
+        wobble = 1 + rng.uniform(0.05, 0.35) * np.sin(2 * np.pi * rng.uniform(2, 12) * t * n / SR
+                                                      + rng.uniform(0, 6))
+        envelope = envelope * wobble
+    return np.asarray(envelope, dtype=np.float32)
+
+
 def reshape_breath(rng: np.random.Generator, clip: np.ndarray) -> np.ndarray:
     """A recorded breath made into another: new length and pitch, EQ, envelope and added air noise."""
     factor = rng.uniform(0.5, 2.0)

@@ -10,7 +10,10 @@ because one soundfont's few breath recordings do not generalise to breath
 timbres unlike them. The csound soundfont's own Breath Noise is *not* used: its
 samples are bit-identical to TimGM6mb's, the held-out breaths
 (:func:`models.synth.soundfont_samples.assert_no_validation_samples` checks
-every training preset). Every path goes through :func:`assert_trainable`.
+every training preset). Training also hears whispered "h" syllables from espeak-ng with
+randomised vocal tracts (:func:`render_whisper_breaths`): aspiration noise shaped by
+the formants of many vowels and tract lengths, which is what an open-mouth breath is.
+Every path goes through :func:`assert_trainable`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import functools
 import gzip
 import logging
+import os
 import shutil
 import subprocess
 import tempfile
@@ -195,6 +199,11 @@ class BreathPreset:
             return f"breaths-{self.soundfont}"
         return f"breaths-{self.soundfont}-{self.bank}-{self.program}"
 
+    @property
+    def key(self) -> str:
+        """Short name for leave-one-source-out runs (``fluidr3_gm-121``, ``sf_gmbank-122``, ...)."""
+        return f"{Path(self.soundfont).stem.lower()}-{self.program}"
+
 
 #: TimGM6mb stays out of training: it is the held-out breath timbre of the benchmark.
 TRAIN_BREATHS: tuple[BreathPreset, ...] = (
@@ -246,6 +255,74 @@ def render_gm_breaths(preset: BreathPreset, *, seed: int) -> Pool:
     return Pool.from_clips(clips)
 
 
+#: Key of the espeak-ng whispered-syllable breath pool (see :func:`render_whisper_breaths`).
+WHISPER_KEY = "espeak-whisper"
+WHISPER_CACHE_NAME = "breaths-espeak-whisper"
+_ESPEAK_DATA = Path("/usr/lib/x86_64-linux-gnu/espeak-ng-data")
+#: "h" + vowel: breathy onsets and open-mouth vowels, no sibilants (an "s" is speech, not breath).
+_WHISPER_SYLLABLES = ("ha", "huh", "hoo", "hee", "ho", "heh", "hih", "haw", "hah", "hoe", "hey", "hue", "her",
+                      "ah", "uh", "oh", "hm")
+
+
+def _whisper_variant(rng: np.random.Generator, name: str) -> str:
+    """An espeak-ng voice variant with no voicing and a random vocal tract: formant frequencies
+    scaled 70-140 % (tract length and vowel colour), random heights and widths, random
+    aspiration levels per formant (the ``breath``/``breathw`` lines)."""
+    lines = [f"name {name}", "gender male", "pitch 80 120", "voicing 0", "formant 0 100 0 100"]
+    scale = rng.uniform(0.75, 1.3)
+    for index in range(1, 6):
+        freq = int(100 * scale * rng.uniform(0.85, 1.15))
+        lines.append(f"formant {index} {freq} {int(rng.uniform(60, 140))} {int(rng.uniform(60, 250))}")
+    breath = " ".join(str(int(rng.uniform(10, 100))) for _ in range(6))
+    widths = " ".join(str(int(rng.uniform(80, 500))) for _ in range(6))
+    lines += [f"breath {breath}", f"breathw {widths}"]
+    return "\n".join(lines) + "\n"
+
+
+def _espeak_data_with_variants(root: Path, variants: dict[str, str]) -> Path:
+    """A private espeak-ng data directory (``--path``): links to the system data plus our
+    variants in ``voices/!v``; nothing under /usr is written."""
+    system = assert_trainable(_ESPEAK_DATA)
+    data = root / "espeak-ng-data"
+    (data / "voices" / "!v").mkdir(parents=True)
+    for entry in system.iterdir():
+        if entry.name != "voices":
+            os.symlink(entry, data / entry.name)
+    for entry in (system / "voices").iterdir():
+        if entry.name != "!v":
+            os.symlink(entry, data / "voices" / entry.name)
+    for name, text in variants.items():
+        (data / "voices" / "!v" / name).write_text(text)
+    return root
+
+
+def render_whisper_breaths(*, seed: int, count: int = 240, tracts: int = 40) -> Pool:
+    """Whispered "h" syllables from espeak-ng through ``tracts`` random vocal tracts.
+
+    A breath through an open mouth is aspiration noise filtered by the vocal tract, as a
+    whisper is; many tracts and vowels give breaths of many timbres from a real formant
+    synthesiser rather than from one more recording.
+    """
+    if shutil.which("espeak-ng") is None:
+        raise FileNotFoundError("espeak-ng is not installed (Debian package espeak-ng)")
+    rng = np.random.default_rng(seed)
+    variants = {f"reamend-whisper-{i}": _whisper_variant(rng, f"reamend-whisper-{i}") for i in range(tracts)}
+    names = sorted(variants)
+    clips = []
+    with tempfile.TemporaryDirectory(prefix="reamend-whisper-") as tmp:
+        root = _espeak_data_with_variants(Path(tmp) / "data", variants)
+        out = Path(tmp) / "w.wav"
+        for _ in range(count):
+            variant = names[int(rng.integers(len(names)))]
+            syllable = _WHISPER_SYLLABLES[int(rng.integers(len(_WHISPER_SYLLABLES)))]
+            subprocess.run(["espeak-ng", f"--path={root}", "-v", f"en+{variant}", "-s", str(int(rng.integers(60, 150))),
+                            "-w", str(out), syllable], check=True, capture_output=True, timeout=60)
+            clip = trim_silence(_load_16k(out), floor_db=-40.0)
+            if clip.shape[0] > ANALYSIS_SR // 20:
+                clips.append(clip)
+    return Pool.from_clips(clips)
+
+
 def trim_silence(clip: np.ndarray, *, floor_db: float) -> np.ndarray:
     """Cut leading/trailing samples quieter than ``floor_db`` below the clip's peak 10 ms frame."""
     hop = ANALYSIS_SR // 100
@@ -278,22 +355,68 @@ class Material:
     #: Training only: reshape every sampled breath (EQ, pitch, added air noise) so that one
     #: soundfont's few breath recordings stand for many breath timbres.
     augment_breaths: bool = False
+    #: Training only: share of breaths drawn from :func:`sounds.synth_random_breath`
+    #: (domain randomisation); 0 gives the v4 recipe, for leave-one-source-out comparisons.
+    random_breath_share: float = 0.0
+    #: Evaluation only: share of breaths taken from ``breaths[0]`` (the rest are synthesized
+    #: inhales). 0.4 is the held-out benchmark's mix; a leave-one-source-out check uses 1.0.
+    recorded_breath_share: float = 0.4
 
 
-def load_material(cache_dir: Path, split: Split, *, clips_per_voice: int = 120) -> Material:
-    """Render (first time) or load the split's material from ``cache_dir``."""
-    voices = TRAIN_VOICES if split == "train" else VAL_VOICES
-    pools = {}
-    for index, voice in enumerate(voices):
-        pools[voice.name] = cached_pool(cache_dir, f"voice-{voice.name}",
-                                        functools.partial(render_voice, voice, split, max_clips=clips_per_voice,
-                                                          seed=1000 + index))
-    presets = TRAIN_BREATHS if split == "train" else VAL_BREATHS
+#: Share of domain-randomised breaths in training episodes (v5 recipe).
+RANDOM_BREATH_SHARE = 0.35
+
+
+def train_breath_keys() -> tuple[str, ...]:
+    """Every training breath source's key, in the order of :attr:`Material.breaths`."""
+    return (*(preset.key for preset in TRAIN_BREATHS), WHISPER_KEY)
+
+
+def _train_breath_pools(cache_dir: Path, keys: tuple[str, ...]) -> list[Pool]:
+    held_out = tuple(find_soundfont(p.soundfont) for p in VAL_BREATHS)
+    pools = []
+    for preset in TRAIN_BREATHS:
+        if preset.key not in keys:
+            continue
+        assert_no_validation_samples(find_soundfont(preset.soundfont), bank=preset.bank, program=preset.program,
+                                     validation=held_out)
+        pools.append(cached_pool(cache_dir, preset.cache_name, functools.partial(render_gm_breaths, preset, seed=7)))
+    if WHISPER_KEY in keys:
+        pools.append(cached_pool(cache_dir, WHISPER_CACHE_NAME, functools.partial(render_whisper_breaths, seed=11)))
+    return pools
+
+
+def load_material(cache_dir: Path, split: Split, *, clips_per_voice: int = 120, without_breaths: tuple[str, ...] = (),
+                  random_breath_share: float = RANDOM_BREATH_SHARE) -> Material:
+    """Render (first time) or load the split's material from ``cache_dir``.
+
+    ``without_breaths`` drops training breath sources by key (leave-one-source-out runs);
+    ``random_breath_share`` sets the share of domain-randomised breaths (0: the v4 recipe).
+    """
     if split == "train":
-        held_out = tuple(find_soundfont(p.soundfont) for p in VAL_BREATHS)
-        for preset in presets:
-            assert_no_validation_samples(find_soundfont(preset.soundfont), bank=preset.bank,
-                                         program=preset.program, validation=held_out)
+        unknown = set(without_breaths) - set(train_breath_keys())
+        if unknown:
+            raise ValueError(f"unknown breath sources {sorted(unknown)}; known: {train_breath_keys()}")
+        keys = tuple(k for k in train_breath_keys() if k not in without_breaths)
+        return Material(voices=_voice_pools(cache_dir, TRAIN_VOICES, split, clips_per_voice),
+                        breaths=tuple(_train_breath_pools(cache_dir, keys)), augment_breaths=True,
+                        random_breath_share=random_breath_share)
     breaths = tuple(cached_pool(cache_dir, preset.cache_name, functools.partial(render_gm_breaths, preset, seed=7))
-                    for preset in presets)
-    return Material(voices=pools, breaths=breaths, augment_breaths=split == "train")
+                    for preset in VAL_BREATHS)
+    return Material(voices=_voice_pools(cache_dir, VAL_VOICES, split, clips_per_voice), breaths=breaths)
+
+
+def unseen_breath_material(cache_dir: Path, key: str, *, clips_per_voice: int = 120) -> Material:
+    """Training voices whose every breath comes from the training source ``key``, unreshaped:
+    the check set of a leave-one-source-out run (a model trained without ``key``), which
+    measures generalisation to an unheard breath timbre without reading the held-out set."""
+    (pool,) = _train_breath_pools(cache_dir, (key,))
+    return Material(voices=_voice_pools(cache_dir, TRAIN_VOICES, "train", clips_per_voice), breaths=(pool,),
+                    recorded_breath_share=1.0)
+
+
+def _voice_pools(cache_dir: Path, voices: tuple[Voice, ...], split: Split, clips_per_voice: int) -> dict[str, Pool]:
+    return {voice.name: cached_pool(cache_dir, f"voice-{voice.name}",
+                                    functools.partial(render_voice, voice, split, max_clips=clips_per_voice,
+                                                      seed=1000 + index))
+            for index, voice in enumerate(voices)}

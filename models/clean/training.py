@@ -20,7 +20,7 @@ import numpy as np
 from models.clean.episodes import compose_episode
 from models.clean.features import FEATURE_DIM, features_of
 from models.clean.labels import CLASS_NAMES, NUM_CLASSES
-from models.clean.sources import Material, load_material
+from models.clean.sources import RANDOM_BREATH_SHARE, Material, load_material, unseen_breath_material
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +30,8 @@ CLASS_WEIGHTS = (2.5, 1.0, 3.0, 6.0, 3.0, 2.0)
 #: Part of every shard's file name: bump it whenever episode synthesis changes, so stale
 #: shards are never mixed with new ones (v2: three breath soundfont sources, exhales and sniffs;
 #: v3: 16 training voices instead of 10; v4: without the csound Breath Noise, which is the
-#: held-out TimGM6mb breath sample).
-SHARD_VERSION = "v4"
+#: held-out TimGM6mb breath sample; v5: domain-randomised breaths and espeak-ng whispered breaths).
+SHARD_VERSION = "v5"
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,24 @@ class TrainConfig:
     checkpoint_every_s: float = 180.0
     seed: int = 1234
     model_config: dict[str, int] = field(default_factory=dict)
+    #: Training breath sources left out (keys of :func:`sources.train_breath_keys`): a
+    #: leave-one-source-out run, checked on episodes whose breaths all come from the first one.
+    without_breaths: tuple[str, ...] = ()
+    random_breath_share: float = RANDOM_BREATH_SHARE
+
+    @property
+    def recipe_tag(self) -> str:
+        """Part of shard names: the shard version plus any departure from the default recipe."""
+        tag = SHARD_VERSION
+        if self.without_breaths:
+            tag += "-no-" + "+".join(self.without_breaths)
+        if self.random_breath_share != RANDOM_BREATH_SHARE:
+            tag += f"-rand{self.random_breath_share:g}"
+        return tag
+
+    def training_material(self) -> Material:
+        return load_material(self.cache_dir / "material", "train", without_breaths=self.without_breaths,
+                             random_breath_share=self.random_breath_share)
 
 
 @dataclass(frozen=True)
@@ -78,10 +96,10 @@ def ensure_training_shards(config: TrainConfig, *, progress: Callable[[str], Non
     """Render missing shards (deterministic per index) and return all shard paths."""
     shard_dir = config.cache_dir / "shards"
     shard_dir.mkdir(parents=True, exist_ok=True)
-    paths = [shard_dir / f"train-{SHARD_VERSION}-{i:03d}-{config.episode_s:g}s.npz" for i in range(config.shards)]
+    paths = [shard_dir / f"train-{config.recipe_tag}-{i:03d}-{config.episode_s:g}s.npz" for i in range(config.shards)]
     if all(p.exists() for p in paths):
         return paths
-    material = load_material(config.cache_dir / "material", "train")
+    material = config.training_material()
     for index, path in enumerate(paths):
         if not path.exists():
             progress(f"rendering training shard {index + 1}/{config.shards}")
@@ -133,6 +151,30 @@ def ensure_tuning_set(config: TrainConfig) -> Path:
                                seed=config.seed + 7777)
 
 
+def unseen_breath_set_path(cache_dir: Path, key: str) -> Path:
+    return cache_dir / f"unseen-{key}-episodes-{SHARD_VERSION}.npz"
+
+
+def ensure_unseen_breath_set(config: TrainConfig, key: str) -> Path:
+    """Leave-one-source-out check episodes: training voices, new seeds, every breath from the
+    training source ``key`` as recorded. Scored with a model trained ``without_breaths=(key,)``,
+    they measure breath recall on a timbre the model never heard, without the held-out set."""
+    path = unseen_breath_set_path(config.cache_dir, key)
+    if path.exists():
+        return path
+    material = unseen_breath_material(config.cache_dir / "material", key)
+    return _render_episode_set(material, path, episodes=config.val_episodes // 2, episode_s=config.val_episode_s,
+                               seed=config.seed + 4242)
+
+
+def monitor_set(config: TrainConfig) -> Path:
+    """What training logs its progress on, never the held-out episodes: the left-out breath
+    source's check episodes in a leave-one-source-out run, else the tuning episodes."""
+    if config.without_breaths:
+        return ensure_unseen_breath_set(config, config.without_breaths[0])
+    return ensure_tuning_set(config)
+
+
 def load_validation_set(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """``(audio (episodes, samples), labels (episodes, frames))``."""
     with np.load(path) as data:
@@ -177,7 +219,7 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = log.info) ->
     torch.set_num_threads(1)
     torch.manual_seed(config.seed)
     shard_paths = ensure_training_shards(config, progress=progress)
-    val_audio, val_labels = load_validation_set(ensure_validation_set(config))
+    val_audio, val_labels = load_validation_set(monitor_set(config))
     val_feats = [features_of(a) for a in val_audio[:20]]
     val_true = list(val_labels[:20])
     feats, labels = _load_shards(shard_paths)
@@ -229,7 +271,7 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = log.info) ->
             progress(f"step {step}/{config.steps} loss {running:.4f} lr {scheduler.get_last_lr()[0]:.2e}")
         if step % 500 == 0 or step == config.steps:
             scores = evaluate_frames(model, val_feats, val_true)
-            progress(f"step {step} val acc {scores.accuracy:.4f} speech->other {scores.speech_as_removable:.4f} "
+            progress(f"step {step} monitor acc {scores.accuracy:.4f} speech->other {scores.speech_as_removable:.4f} "
                      + " ".join(f"{k}={v:.3f}" for k, v in scores.recall_by_class.items()))
         if time.monotonic() - last_save > config.checkpoint_every_s or step == config.steps:
             save()

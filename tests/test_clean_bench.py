@@ -1,0 +1,25 @@
+"""Benchmark scoring on hand-made labels and a fixed system output (no model needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from models.clean import bench
+from models.clean.labels import BREATH, PAUSE, SPEECH
+
+
+def test_scores_attribute_missed_frames_to_their_class() -> None:
+    labels = np.full(400, SPEECH, dtype=np.int8)
+    labels[100:200] = PAUSE  # a 1 s pause: remove class
+    labels[250:280] = BREATH  # a 0.3 s breath between words
+    removable = np.zeros(400, dtype=bool)
+    removable[100:200] = True  # the pause is found, the breath is missed
+
+    def system(audio: np.ndarray) -> bench.SystemOutput:
+        return bench.SystemOutput(removable=removable, cut=np.zeros(400, dtype=bool))
+
+    scores = bench.score("fixed", system, [np.zeros(400 * 160, dtype=np.float32)], [labels])
+    assert scores.precision == 1.0
+    assert scores.recall_by_class["long pause"] == 1.0 and scores.recall_by_class["breath"] == 0.0
+    assert scores.missed_share_by_class["breath"] == 1.0 and scores.missed_share_by_class["long pause"] == 0.0
+    assert 0.0 < scores.recall < 1.0 and scores.speech_removed == 0.0
