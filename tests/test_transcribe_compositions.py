@@ -88,3 +88,12 @@ def test_freepats_render_keeps_leading_silence_and_pitch() -> None:
     assert abs(first / 16000 - 1.0) < 0.02
     spectrum = np.abs(np.fft.rfft(audio[16000:24000]))
     assert abs(np.argmax(spectrum) * 16000 / 8000 - 440) < 8
+
+
+def test_low_items_are_transposed_into_the_bass_and_stay_on_the_keyboard() -> None:
+    from models.transcribe.dataset import transposed_down
+
+    performance = Performance("p", (Note(25, 0.0, 0.5, 80), Note(48, 0.2, 0.4, 70)), (PedalSpan(0.0, 1.0),))
+    low = transposed_down(performance, 12)
+    assert [(n.pitch, n.start_s, n.velocity) for n in low.notes] == [(36, 0.2, 70)]  # 25 - 12 is off the keyboard
+    assert low.pedal == performance.pedal

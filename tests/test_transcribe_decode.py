@@ -119,6 +119,23 @@ def test_confident_offset_ends_note_before_frame_activity_does() -> None:
     assert abs(note.end_s - 70 / FRAMES_PER_S) < 1e-6
 
 
+def test_faded_note_is_held_to_a_pedal_release_on_many_keys() -> None:
+    post = _posteriors()
+    _note(post, C4, 20, 60)  # fades at frame 60 while the pedal still holds it
+    _note(post, C4 + 7, 30, 60)
+    _note(post, C4 + 2, 140, 160)  # struck after the release: keeps its own end
+    post.offset[120, 10:16] = 0.5  # the pedal lifts: offsets on six keys at once
+    rule = DecodeSettings(release_keys=6, release_threshold=0.3, release_lookahead_frames=100)
+    ends = {n.pitch: n.end_s for n in decode(post, rule)}
+    assert ends[60] == ends[67] == pytest.approx(120 / FRAMES_PER_S)
+    assert ends[62] == pytest.approx(160 / FRAMES_PER_S)
+    assert {n.pitch: n.end_s for n in decode(post)}[60] == pytest.approx(60 / FRAMES_PER_S)  # rule off
+    short = DecodeSettings(release_keys=6, release_threshold=0.3, release_lookahead_frames=40)
+    assert {n.pitch: n.end_s for n in decode(post, short)}[60] == pytest.approx(60 / FRAMES_PER_S)
+    few = DecodeSettings(release_keys=7, release_threshold=0.3, release_lookahead_frames=100)
+    assert {n.pitch: n.end_s for n in decode(post, few)}[60] == pytest.approx(60 / FRAMES_PER_S)
+
+
 def test_empty_posteriors_give_no_notes() -> None:
     assert decode(_posteriors(5)) == []
 

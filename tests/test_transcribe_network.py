@@ -58,3 +58,16 @@ def test_false_positives_are_classified_as_octave_ghosts_or_retriggers() -> None
     result = score(truth, estimated)
     assert result.octave_ghosts == 0.5  # the 60 at 0.51 s: one per two reference notes
     assert result.retriggers == 0.5  # the 48 struck again at 1.2 s while still held
+
+
+def test_widened_model_starts_from_exactly_the_narrow_models_outputs() -> None:
+    from models.transcribe.train import widened_state
+
+    narrow = _tiny()
+    wide = HarmonicOnsetsFrames(channels=(2, 6, 4), dilations=(1, 2), frame_dilations=(1,), dropout=0.0).eval()
+    wide.load_state_dict(widened_state(narrow.state_dict(), wide.state_dict()))
+    features = torch.randn(1, 40, N_BINS)
+    with torch.inference_mode():
+        before, after = narrow(features), wide(features)
+    for head in ("onset", "offset", "frame", "velocity"):
+        torch.testing.assert_close(getattr(after, head), getattr(before, head))

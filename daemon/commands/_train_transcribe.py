@@ -20,6 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="training shards of 16 rendered 30 s items (FluidR3 pianos, FluidSynth)")
     parser.add_argument("--freepats-shards", type=int, default=0,
                         help="more shards on the FreePats pianos (needs Debian timidity and freepats)")
+    parser.add_argument("--low-shards", type=int, default=0,
+                        help="more shards of music transposed down into the bass (FluidR3 and FreePats)")
+    parser.add_argument("--channels", type=int, nargs=3, default=[8, 24, 24], metavar=("PITCH", "HARMONIC", "KEYS"),
+                        help="network width: pitch layers, harmonic/context layers, per-key trunk")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (halves every --lr-half-life)")
     parser.add_argument("--lr-half-life", type=float, default=4000.0, help="steps for the learning rate to halve")
@@ -57,7 +61,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
         torch.set_num_threads(1)
         dataset.build_validation(args.cache_dir, count=VALIDATION_PIECES)
-        for source, count in (("fluidr3", args.shards), ("freepats", args.freepats_shards)):
+        for source, count in (("fluidr3", args.shards), ("freepats", args.freepats_shards),
+                              ("low", args.low_shards)):
             for shard in range(count):
                 dataset.build_shard(shard, cache_dir=args.cache_dir, source=source)
         result: dict[str, object] = {f"{source} shards": len(dataset.existing_shards(args.cache_dir, source))
@@ -65,7 +70,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     else:
         config = TrainConfig(cache_dir=args.cache_dir, checkpoint=args.checkpoint,
                              weights=args.weights_out or WEIGHTS_DIR / "transcribe-piano.pt",
-                             target_shards=args.shards, freepats_shards=args.freepats_shards, batch=args.batch,
+                             target_shards=args.shards, freepats_shards=args.freepats_shards,
+                             low_shards=args.low_shards, channels=tuple(args.channels), batch=args.batch,
                              max_steps=args.max_steps,
                              max_minutes=args.max_minutes, eval_every=args.eval_every, lr=args.lr,
                              lr_half_life_steps=args.lr_half_life, anneal_start_step=args.anneal_start,

@@ -39,7 +39,10 @@ def decode_settings(settings: PresetSettings) -> Any:
                           min_duration_s=settings.min_note_ms / 1000, ghost_ratio=settings.ghost_ratio,
                           ghost_frame_threshold=settings.ghost_frame_threshold,
                           offset_snap_frames=round(settings.offset_snap_ms / 1000 * FRAMES_PER_S),
-                          offset_snap_threshold=settings.offset_snap_threshold)
+                          offset_snap_threshold=settings.offset_snap_threshold,
+                          release_keys=settings.pedal_release_keys,
+                          release_threshold=settings.pedal_release_threshold,
+                          release_lookahead_frames=round(settings.pedal_release_window_ms / 1000 * FRAMES_PER_S))
 
 
 def run(spec: JobSpec, ctx: JobContext) -> JobOutcome:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,12 +40,17 @@ ITEM_DURATION_S = 30.0
 RENDER_SR = 32000
 #: GM programs used for training: grand, bright, electric grand, honky-tonk, and (rarely) Rhodes.
 TRAIN_PROGRAMS = (0, 0, 0, 1, 1, 2, 3, 4)
-#: Training pianos: FluidR3 (FluidSynth) and, in shards of their own, the FreePats pianos (TiMidity++).
-SOURCES = ("fluidr3", "freepats")
+#: Training material: FluidR3 (FluidSynth) and, in shards of their own, the FreePats pianos (TiMidity++),
+#: and "low": other music transposed down into the bass, on either piano (see :func:`transposed_down`).
+SOURCES = ("fluidr3", "freepats", "low")
 #: FreePats programs: acoustic grand (most), bright grand, electric grand.
 FREEPATS_PROGRAMS = (0, 0, 0, 1, 1, 2)
 #: FreePats items take their performances from indices this far up, so they play other music.
 FREEPATS_ITEM_OFFSET = 1_000_000
+#: "low" items take their performances from indices this far up (yet other music).
+LOW_ITEM_OFFSET = 2_000_000
+#: How far "low" items are transposed down, in semitones (inclusive range).
+LOW_TRANSPOSE_SEMITONES = (8, 20)
 VALIDATION_SR = 22050
 
 
@@ -96,16 +101,36 @@ def performance_for(index: int, *, split: str, cache_dir: Path,
     return compositions.generate_performance(seed=generator_seed, duration_s=duration_s)
 
 
+def transposed_down(performance: compositions.Performance, semitones: int) -> compositions.Performance:
+    """``performance`` moved down by ``semitones``, without the notes that fall below the keyboard.
+
+    The music the generators and the corpus give puts under 2 % of notes below C2, and the
+    model trained on it found none of them on the held-out piano; the same textures played an
+    octave or so lower teach the bass register (dense left-hand figures included) on real renders.
+    """
+    notes = tuple(replace(note, pitch=note.pitch - semitones) for note in performance.notes
+                  if note.pitch - semitones >= compositions.PIANO_LOW)
+    return replace(performance, name=f"{performance.name} (-{semitones})", notes=notes)
+
+
 def render_training_item(index: int, *, cache_dir: Path, source: str = "fluidr3") -> Item:
-    """Training item ``index`` of ``source``: FluidR3 through FluidSynth, or the FreePats pianos through
-    TiMidity++ (other music: FreePats items draw performances from their own index range)."""
+    """Training item ``index`` of ``source``: FluidR3 through FluidSynth, the FreePats pianos through
+    TiMidity++, or "low" (music transposed down into the bass, on FluidR3 or FreePats by item parity);
+    FreePats and "low" items draw performances from index ranges of their own (other music)."""
     if source not in SOURCES:
         raise ValueError(f"unknown training source {source!r}; known: {SOURCES}")
+    piano = source
     if source == "freepats":
         index += FREEPATS_ITEM_OFFSET
+    elif source == "low":
+        index += LOW_ITEM_OFFSET
+        piano = "freepats" if index % 2 else "fluidr3"
     rng = np.random.default_rng(index + 1234567)
     performance = performance_for(index, split="train", cache_dir=cache_dir)
-    if source == "freepats":
+    if source == "low":
+        low, high = LOW_TRANSPOSE_SEMITONES
+        performance = transposed_down(performance, int(rng.integers(low, high + 1)))
+    if piano == "freepats":
         audio = render_freepats(performance, sr=SAMPLE_RATE, program=int(rng.choice(FREEPATS_PROGRAMS)),
                                 render_sr=RENDER_SR)
     else:

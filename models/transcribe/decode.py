@@ -12,6 +12,13 @@ The rules, and why:
   ``offset_snap_frames`` if that reaches ``offset_snap_threshold``: the frame
   probability fades gradually (late on staccato notes, early on long decays)
   while the offset head peaks at the release itself;
+* **pedal releases**: under the sustain pedal a note keeps sounding, ever
+  fainter, until the pedal lifts, and the frame probability of a faint
+  decaying note fades long before that; a pedal release shows as offset peaks
+  on many keys at once (at least ``release_keys`` keys above
+  ``release_threshold`` within two frames), so a note whose end falls less than
+  ``release_lookahead_frames`` before such an event, with no new strike of its
+  key in between, ends at the event instead;
 * **no re-triggers inside held notes**: while a key is held, a new onset of the
   same key is accepted only if it is confident (``retrigger_threshold``) and at
   least ``min_ioi_s`` after the previous one; otherwise it is part of the note;
@@ -45,17 +52,21 @@ class DecodeSettings:
     """Decoding thresholds (probabilities) and limits; the defaults are the ``piano`` preset's, chosen
     with ``reamend bench transcribe --tune`` on the selection pieces."""
 
-    onset_threshold: float = 0.3
+    onset_threshold: float = 0.35
     frame_threshold: float = 0.4
     offset_threshold: float = 0.8
     retrigger_threshold: float = 0.5
     min_ioi_s: float = 0.06
     gap_frames: int = 1
     min_duration_s: float = 0.03
-    ghost_ratio: float = 0.8
-    ghost_frame_threshold: float = 0.85
+    ghost_ratio: float = 0.5
+    ghost_frame_threshold: float = 0.7
     offset_snap_frames: int = 8
     offset_snap_threshold: float = 0.2
+    #: Keys that must show an offset peak together for a pedal release; 0 turns the rule off.
+    release_keys: int = 11
+    release_threshold: float = 0.15
+    release_lookahead_frames: int = 100
 
 
 @dataclass(frozen=True)
@@ -137,6 +148,30 @@ def _note_end(post: Posteriors, key: int, start: int, stop_limit: int, settings:
     return end
 
 
+def pedal_releases(offset: np.ndarray, settings: DecodeSettings) -> np.ndarray:
+    """Frames (sorted) of pedal releases: in each run of frames where at least ``release_keys`` keys
+    have an offset probability above ``release_threshold`` within two frames, the frame with the
+    most offset probability summed over keys."""
+    if settings.release_keys <= 0 or offset.shape[0] == 0:
+        return np.zeros(0, dtype=int)
+    from scipy.ndimage import label, maximum_filter1d, maximum_position
+
+    above = maximum_filter1d((offset >= settings.release_threshold).astype(np.int32), 5, axis=0)
+    runs, count = label(above.sum(axis=1) >= settings.release_keys)
+    if count == 0:
+        return np.zeros(0, dtype=int)
+    positions = maximum_position(offset.sum(axis=1), runs, index=np.arange(1, count + 1))
+    return np.array([position[0] for position in positions], dtype=int)
+
+
+def _held_to_release(end: int, limit: int, releases: np.ndarray, settings: DecodeSettings) -> int:
+    """The first pedal release after ``end`` (more than two frames, within the lookahead, before
+    ``limit``: the key's next strike), or ``end`` when there is none."""
+    later = releases[(releases > end + 2) & (releases <= end + settings.release_lookahead_frames)
+                     & (releases < limit)]
+    return int(later[0]) if later.size else end
+
+
 def _drop_ghosts(candidates: list[tuple[int, int, float]], frame: np.ndarray,
                  settings: DecodeSettings) -> list[tuple[int, int, float]]:
     """Remove onsets that coincide (within 2 frames) with a stronger one a partial interval below
@@ -166,6 +201,7 @@ def decode(post: Posteriors, settings: DecodeSettings | None = None, *,
     by_key: dict[int, list[tuple[int, float]]] = {}
     for t, k, strength in candidates:
         by_key.setdefault(k, []).append((t, strength))
+    releases = pedal_releases(post.offset, s)
     notes: list[TranscribedNote] = []
     for key, onsets in by_key.items():
         accepted: list[tuple[int, float]] = []
@@ -179,7 +215,7 @@ def decode(post: Posteriors, settings: DecodeSettings | None = None, *,
             accepted.append((t, strength))
         for i, (t, strength) in enumerate(accepted):
             limit = accepted[i + 1][0] if i + 1 < len(accepted) else post.n_frames
-            end = _note_end(post, key, t, limit, s)
+            end = _held_to_release(_note_end(post, key, t, limit, s), limit, releases, s)
             start_s = _refine(post.onset[:, key], t) / frames_per_s
             end_s = max(end / frames_per_s, start_s + s.min_duration_s)
             velocity_value = float(np.max(post.velocity[t:t + 2, key]))

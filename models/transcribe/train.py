@@ -6,9 +6,9 @@ killed run resumes where it stopped, and whenever the validation score on the
 held-out *selection* pieces improves it exports the model to the weights folder
 and records its sha256 in the manifest. The benchmark uses different held-out
 pieces than selection, so the reported numbers are not tuned on.
-When fewer shards exist than ``target_shards`` (FluidR3) or ``freepats_shards``
-(FreePats), it renders one more between steps, so a single command reproduces
-everything from nothing.
+When fewer shards exist than ``target_shards`` (FluidR3), ``freepats_shards``
+(FreePats) or ``low_shards`` (music transposed into the bass), it renders one
+more between steps, so a single command reproduces everything from nothing.
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ from models.transcribe.transcriber import predict
 log = logging.getLogger(__name__)
 
 MODEL_NAME = "transcribe-piano"
-MODEL_CONFIG: dict[str, Any] = {"bins_per_semitone": 2, "channels": [8, 16, 24], "dilations": [1, 2, 4, 8, 16],
-                                "frame_dilations": [1, 4], "dropout": 0.1}
+#: The network's settings; ``channels`` comes from :attr:`TrainConfig.channels`.
+MODEL_CONFIG: dict[str, Any] = {"bins_per_semitone": 2, "dilations": [1, 2, 4, 8, 16], "frame_dilations": [1, 4],
+                                "dropout": 0.1}
 SELECTION_PIECES = 8
 ONSET_POS_WEIGHT = 4.0
 VALIDATION_PIECES = 32
@@ -49,6 +50,8 @@ class TrainConfig:
     target_shards: int = 40
     #: Shards rendered with the FreePats pianos (TiMidity++), beside the FluidR3 ones.
     freepats_shards: int = 0
+    #: Shards of music transposed down into the bass ("low" source), beside the others.
+    low_shards: int = 0
     batch: int = 8
     crop_frames: int = 256
     lr: float = 2e-3
@@ -56,6 +59,9 @@ class TrainConfig:
     anneal_start_step: int = 1250
     anneal_half_life_steps: float = 300.0
     max_steps: int = 2000
+    #: Channels of the pitch layers, the harmonic and context layers and the per-key trunk. The shipped
+    #: model has 24 in the middle; the runs it was fine-tuned from had 16 (``--init-weights`` widens).
+    channels: tuple[int, int, int] = (8, 24, 24)
     max_minutes: float = 1e9
     eval_every: int = 250
     save_every_s: float = 180.0
@@ -141,10 +147,15 @@ def _lr(config: TrainConfig, step: int) -> float:
     return max(3e-5, config.lr * warmup * math.pow(0.5, step / config.lr_half_life_steps + anneal))
 
 
+def model_config(config: TrainConfig) -> dict[str, Any]:
+    """The network's constructor arguments for this run (stored in every checkpoint)."""
+    return {**MODEL_CONFIG, "channels": list(config.channels)}
+
+
 def export_weights(model: Any, config: TrainConfig, *, step: int, scores: dict[str, Any]) -> None:
     """Write the shippable weights (no optimizer) and record their checksum."""
     state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    save_checkpoint(config.weights, ARCH, MODEL_CONFIG, state, step=step)
+    save_checkpoint(config.weights, ARCH, model_config(config), state, step=step)
     summary = {c: {k: round(v, 4) for k, v in r.items() if k.endswith("f1")} for c, r in scores.items()}
     update_manifest(MODEL_NAME, config.weights, extra={"arch": ARCH, "step": step, "selection_f1": summary},
                     manifest_path=config.weights.parent / "manifest.json")
@@ -156,7 +167,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
 
     torch.set_num_threads(1)
     torch.manual_seed(config.seed)
-    model = HarmonicOnsetsFrames(**MODEL_CONFIG)
+    model = HarmonicOnsetsFrames(**model_config(config))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
     step, best = 0, -1.0
     if config.checkpoint.exists():
@@ -166,7 +177,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
         step, best = int(state["step"]), float(state["best"])
         log.info("resumed from %s at step %d (best %.4f)", config.checkpoint, step, best)
     elif config.init_weights is not None:
-        model.load_state_dict(torch.load(config.init_weights, map_location="cpu", weights_only=True)["state_dict"])
+        initial = torch.load(config.init_weights, map_location="cpu", weights_only=True)["state_dict"]
+        model.load_state_dict(widened_state(initial, model.state_dict()))
         log.info("fine-tuning from %s", config.init_weights)
     rng = np.random.default_rng([config.seed, step])  # a resumed run draws the same crops every time
     pieces = dataset.build_validation(config.cache_dir, count=VALIDATION_PIECES)[:SELECTION_PIECES]
@@ -176,7 +188,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     history: list[dict[str, float]] = []
 
     def save() -> None:
-        save_checkpoint(config.checkpoint, ARCH, MODEL_CONFIG, model.state_dict(),
+        save_checkpoint(config.checkpoint, ARCH, model_config(config), model.state_dict(),
                         optimizer=optimizer.state_dict(), step=step, best=best, train_config=_plain(config))
 
     while step < config.max_steps and (time.monotonic() - started) / 60 < config.max_minutes:
@@ -218,9 +230,9 @@ def train(config: TrainConfig) -> dict[str, Any]:
                 export_weights(model, config, step=step, scores=results)
                 log.info("exported weights at step %d", step)
             if config.keep_snapshots:
-                save_checkpoint(config.checkpoint.parent / "snapshots" / f"step-{step:05d}.pt", ARCH, MODEL_CONFIG,
-                                {k: v.detach().clone() for k, v in model.state_dict().items()}, step=step,
-                                selection=selection)
+                weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                save_checkpoint(config.checkpoint.parent / "snapshots" / f"step-{step:05d}.pt", ARCH,
+                                model_config(config), weights, step=step, selection=selection)
             save()
             last_save = time.monotonic()
         elif time.monotonic() - last_save > config.save_every_s:
@@ -230,8 +242,45 @@ def train(config: TrainConfig) -> dict[str, Any]:
     return {"step": step, "best_selection": best}
 
 
+#: Convolutions whose last input channel is an appended plane (key position, onset probability), not a
+#: feature map of the layer before: when that layer widens, the plane stays the last input.
+_APPENDED_PLANE_INPUTS = ("harmonic.0.weight", "to_keys.0.weight", "frame_in.0.weight")
+
+
+def widened_state(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """A state dict for a wider model (``new``: its freshly initialized state) that computes exactly
+    what ``old`` computed.
+
+    Each old tensor fills the leading channels; the extra output channels keep their random
+    initialization, but every old channel's weights from the extra inputs are zero, so the
+    extra channels start with no influence on the heads and grow one as training goes. This lets
+    a wider trunk start from trained weights (minutes) instead of from scratch (hours).
+    """
+    result = {}
+    for name, fresh in new.items():
+        before = old[name]
+        if before.shape == fresh.shape:
+            result[name] = before.clone()
+            continue
+        if fresh.dim() != before.dim() or any(b > f for b, f in zip(before.shape, fresh.shape, strict=True)):
+            raise ValueError(f"cannot widen {name} from {tuple(before.shape)} to {tuple(fresh.shape)}")
+        grown = fresh.clone()
+        if fresh.dim() == 4:  # (out, in, kernel_t, kernel_f)
+            out_old, in_old = before.shape[:2]
+            grown[:out_old] = 0.0
+            if name.endswith(_APPENDED_PLANE_INPUTS) and in_old != fresh.shape[1]:
+                grown[:out_old, :in_old - 1] = before[:, :-1]
+                grown[:out_old, -1] = before[:, -1]
+            else:
+                grown[:out_old, :in_old] = before
+        else:  # biases and batch-norm parameters and statistics, per channel
+            grown[:before.shape[0]] = before
+        result[name] = grown
+    return result
+
+
 def _wanted_shards(config: TrainConfig) -> dict[str, int]:
-    return {"fluidr3": config.target_shards, "freepats": config.freepats_shards}
+    return {"fluidr3": config.target_shards, "freepats": config.freepats_shards, "low": config.low_shards}
 
 
 def _shards(config: TrainConfig) -> dict[str, list[Path]]:

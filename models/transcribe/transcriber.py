@@ -22,8 +22,10 @@ from models.transcribe.features import HOP, SAMPLE_RATE, log_spectrogram, normal
 
 log = logging.getLogger(__name__)
 
-#: Default chunk length: 60 s of audio per forward pass.
-CHUNK_FRAMES = 3000
+#: Default chunk length: 10 s of audio per forward pass. Short chunks keep the activations (the
+#: harmonic stack is 57 maps of 220 bins per frame) in the CPU caches: with 500 frames the network ran
+#: 1.5 to 2 times faster than with 3000, despite the 47 context frames recomputed on each side.
+CHUNK_FRAMES = 500
 #: A median onset confidence below this suggests the input is not (solo) piano.
 LOW_CONFIDENCE = 0.65
 #: Below this peak level the input is treated as silence.

@@ -23,9 +23,24 @@ DEFAULT_GRID: dict[str, tuple[float, ...]] = {
     "onset_threshold": (0.3, 0.35, 0.4, 0.5),
     "frame_threshold": (0.4, 0.5),
     "retrigger_threshold": (0.5, 0.6, 0.7),
-    "ghost_ratio": (0.8, 0.9),
-    "ghost_frame_threshold": (0.85, 0.9),
+    "ghost_ratio": (0.6, 0.7, 0.8),
+    "ghost_frame_threshold": (0.7, 0.8, 0.85),
     "offset_snap_threshold": (0.1, 0.2),
+}
+
+#: A quicker first search: the onset threshold and the octave-ghost rule, what moved most between
+#: checkpoints (the other thresholds keep their defaults).
+NARROW_GRID: dict[str, tuple[float, ...]] = {
+    "onset_threshold": (0.25, 0.3, 0.35),
+    "ghost_ratio": (0.5, 0.6, 0.7),
+    "ghost_frame_threshold": (0.6, 0.7, 0.8),
+}
+
+#: The second search, on top of the best thresholds: the pedal-release rule (keys 0 = off).
+RELEASE_GRID: dict[str, tuple[float, ...]] = {
+    "release_keys": (0, 6, 8, 11, 15),
+    "release_threshold": (0.15, 0.2, 0.3),
+    "release_lookahead_frames": (50, 100, 150),
 }
 
 
