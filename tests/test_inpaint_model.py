@@ -62,7 +62,7 @@ def test_one_training_step_with_similarity_copies() -> None:
     config = TrainConfig(batch=2, frames=64, min_gap_s=0.05, max_gap_s=0.2)
     batch = ExampleSampler(clips, [], config).batch(0)
     assert batch.audio.shape == batch.copy_audio.shape == (2, 63 * 256) and batch.mask.shape == (2, 64)
-    assert torch.all(batch.mask[:, :20] == 0) and torch.all(batch.mask.sum(dim=1) >= 4)
+    assert torch.all(batch.mask[:, :20] == 0) and torch.all(batch.mask.sum(dim=1) >= 4) and not batch.speech.any()
     # The clips repeat every second: the copy found for each gap is the same music.
     gate = batch.mask.unsqueeze(1) > 0
     target = log_magnitude(batch.audio)
@@ -81,7 +81,7 @@ def test_shipped_weights_load_and_beat_the_prior_on_a_chord() -> None:
     assert isinstance(model, SpectralGapNet) and not model.training
     sr = 22050
     t = np.arange(4 * sr) / sr
-    x = 0.2 * sum(np.sin(2 * np.pi * f * t) * np.exp(-0.5 * t) for f in (262.0, 330.0, 392.0))
+    x = 0.2 * np.sum([np.sin(2 * np.pi * f * t) * np.exp(-0.5 * t) for f in (262.0, 330.0, 392.0)], axis=0)
     start, end = 2 * sr, 2 * sr + sr // 4
     filled = spectral_fill(x, sr, start, end, model=model, params=SpectralParams(iterations=40))
     estimate = x.copy()
@@ -101,3 +101,55 @@ def test_resumable_state_is_compact_and_loads_back_as_float32() -> None:
     restored = torch.optim.AdamW(net.parameters())
     restored.load_state_dict(compact)
     assert restored.state_dict()["state"][0]["exp_avg_sq"].dtype == torch.float32
+
+
+def test_a_later_stage_warms_up_anneals_again_and_resumes_on_its_curve() -> None:
+    from models.inpaint.train import stage_schedule
+
+    def optimizer_for(net: torch.nn.Module) -> torch.optim.Optimizer:
+        return torch.optim.AdamW(net.parameters(), lr=1e-3)
+
+    def advance(optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler,
+                count: int) -> list[float]:
+        rates = []
+        for _ in range(count):
+            optimizer.step()
+            scheduler.step()
+            rates.append(optimizer.param_groups[0]["lr"])
+        return rates
+
+    net = SpectralGapNet(hidden=16, dilations=(1,))
+    optimizer = optimizer_for(net)
+    first = TrainConfig(steps=20, lr=1e-3)
+    assert advance(optimizer, stage_schedule(optimizer, first, 0), 20)[-1] < 1e-6
+    second = TrainConfig(steps=60, lr=3e-4, schedule_from=20)
+    scheduler = stage_schedule(optimizer, second, 20)
+    assert abs(optimizer.param_groups[0]["lr"] - 3e-4 / 25) < 1e-9  # a fresh warm-up at the new peak
+    rates = advance(optimizer, scheduler, 10)
+    assert max(rates) > 2.5e-4
+    # Stopped at step 30 and resumed from the saved optimizer state: the same curve goes on.
+    resumed = optimizer_for(net)
+    resumed.load_state_dict(optimizer.state_dict())
+    rest = advance(resumed, stage_schedule(resumed, second, 30), 30)
+    np.testing.assert_allclose(rest, advance(optimizer, scheduler, 30), rtol=1e-9)
+    assert rest[-1] < 1e-7
+
+
+def test_band_limited_examples_match_the_padding_of_low_rate_input() -> None:
+    from models.inpaint.network import LOG_FLOOR
+    from models.inpaint.spectral import _model_bins
+    from models.inpaint.stft import StftGrid, stft
+    from models.inpaint.train import band_limited, band_limits
+
+    speech = np.arange(800) < 400
+    keep = band_limits(speech, 0.5, np.random.default_rng(0))
+    assert set(np.unique(keep)) <= {513, 373, 187}
+    assert 0.4 < np.mean(keep[speech] < 513) < 0.6 and 0.07 < np.mean(keep[~speech] < 513) < 0.18
+    # What the model sees of 16 kHz audio: 373 real bins, the rest at the floor.
+    x = np.random.default_rng(1).standard_normal(16000)
+    padded = _model_bins(np.log(np.abs(stft(x, StftGrid.for_rate(16000))) + LOG_FLOOR).T)
+    assert np.all(padded[373:] == np.log(LOG_FLOOR)) and np.all(padded[372] > np.log(LOG_FLOOR))
+    full = torch.randn(2, 513, 10)
+    limited = band_limited(full, np.array([373, 513]))
+    assert torch.all(limited[0, 373:] == float(np.log(LOG_FLOOR))) and torch.equal(limited[0, :373], full[0, :373])
+    assert torch.equal(limited[1], full[1])

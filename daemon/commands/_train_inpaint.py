@@ -18,6 +18,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=defaults.batch)
     parser.add_argument("--music-clips", type=int, default=defaults.music_clips, help="rendered 20 s music clips")
     parser.add_argument("--speech-clips", type=int, default=defaults.speech_clips)
+    parser.add_argument("--freepats-clips", type=int, default=defaults.freepats_clips,
+                        help="20 s clips of generated music on the FreePats pianos (TiMidity++) added to the music")
+    parser.add_argument("--band-limit-share", type=float, default=defaults.band_limit_share,
+                        help="share of speech examples seen band-limited as at 16 or 8 kHz (music: a quarter)")
+    parser.add_argument("--lr", type=float, default=defaults.lr, help="peak learning rate of this stage")
+    parser.add_argument("--schedule-from", type=int, default=defaults.schedule_from,
+                        help="step where this stage's one-cycle schedule starts (a later stage resumed from the "
+                             "checkpoint warms up and anneals again up to --steps)")
     parser.add_argument("--min-gap-ms", type=float, default=1000 * defaults.min_gap_s,
                         help="shortest training gap (fine-tune on a range of lengths by resuming with another)")
     parser.add_argument("--max-gap-ms", type=float, default=1000 * defaults.max_gap_s, help="longest training gap")
@@ -31,7 +39,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from models.inpaint.train import TrainConfig, train
 
     config = TrainConfig(steps=args.steps, batch=args.batch, music_clips=args.music_clips,
-                         speech_clips=args.speech_clips, min_gap_s=args.min_gap_ms / 1000,
+                         speech_clips=args.speech_clips, freepats_clips=args.freepats_clips, lr=args.lr,
+                         band_limit_share=args.band_limit_share,
+                         schedule_from=args.schedule_from, min_gap_s=args.min_gap_ms / 1000,
                          max_gap_s=args.max_gap_ms / 1000)
     with ctx.progress("train inpaint") as progress:
         result = train(config, checkpoint=args.checkpoint, weights_out=args.weights_out, progress=progress,

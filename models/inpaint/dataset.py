@@ -122,10 +122,79 @@ def speech_clips(split: Split, *, count: int, duration_s: float = 20.0) -> list[
     """Speech clips: asterisk prompts (hash-split) and espeak-ng sentences (voice-split)."""
     prompts = [p for p in english_prompt_files() if (_fraction(p.name) < 0.15) == (split == "validation")]
     voices = TRAIN_VOICES if split == "train" else VALIDATION_VOICES
-    rng = np.random.default_rng(11 if split == "train" else 100_011)
+    return _speech(f"{split}-speech", prompts, voices, seed=11 if split == "train" else 100_011, count=count,
+                   duration_s=duration_s)
+
+
+def freepats_clips(*, count: int, duration_s: float = 20.0, sr: int = REFERENCE_SR,
+                   seed_base: int = 200_000, name_prefix: str = "train-freepats") -> list[Clip]:
+    """Generated piano music on the FreePats pianos (TiMidity++): a second, independent piano sample set.
+
+    FluidR3 alone teaches the model one piano's partials and decays; the
+    benchmark plays another soundfont's. Seeds differ from every other split.
+    """
+    from models.synth.compositions import generate_performance
+    from models.synth.timidity_render import FREEPATS_PIANO_PROGRAMS, render_freepats
+
     clips = []
     for index in range(count):
-        name = f"{split}-speech-{index}"
+        seed = seed_base + index
+        rng = np.random.default_rng(seed)
+        program = int(rng.choice(FREEPATS_PIANO_PROGRAMS))
+        peak_dbfs = float(rng.uniform(-12, -1))
+        name = f"{name_prefix}-{seed}-p{program}" + (f"-{sr}" if sr != REFERENCE_SR else "")
+        path = cache_dir() / f"{name}.flac"
+        if not path.exists():
+            audio = render_freepats(generate_performance(seed=seed, duration_s=duration_s), sr=sr, program=program)
+            audio = audio / (np.max(np.abs(audio)) + 1e-9) * np.float32(10 ** (peak_dbfs / 20))
+            sf.write(str(path), audio, sr, subtype="PCM_24")
+            log.info("rendered %s", path.name)
+        clips.append(Clip(name=name, samples=_read(path), kind="music"))
+    return clips
+
+
+def tuning_music_clips(*, count: int, sr: int = REFERENCE_SR, duration_s: float = 20.0) -> list[Clip]:
+    """Training-side clips the model never trains on, for tuning and validating fills.
+
+    Generated music with seeds of their own, alternately on FluidR3 (piano 70 %
+    of the time, as in training) and the FreePats pianos; the benchmark's
+    held-out soundfont, pieces and seeds are never touched.
+    """
+    from models.synth.compositions import generate_performance
+    from models.synth.midi_render import render_midi
+
+    soundfont = assert_trainable(training_soundfonts()[0])
+    clips: list[Clip] = []
+    for index in range(count):
+        seed = 300_000 + index
+        if index % 2:
+            clips += freepats_clips(count=1, duration_s=duration_s, sr=sr, seed_base=seed, name_prefix="tune-freepats")
+            continue
+        rng = np.random.default_rng(seed)
+        program = 0 if rng.random() < 0.7 else int(rng.choice(OTHER_PROGRAMS))
+        name = f"tune-fluid-{seed}-p{program}-{sr}"
+        path = cache_dir() / f"{name}.flac"
+        if not path.exists():
+            audio = render_midi(generate_performance(seed=seed, duration_s=duration_s), soundfont=soundfont, sr=sr,
+                                program=program, peak_dbfs=float(rng.uniform(-12, -1)))
+            sf.write(str(path), audio, sr, subtype="PCM_24")
+            log.info("rendered %s", path.name)
+        clips.append(Clip(name=name, samples=_read(path), kind="music"))
+    return clips
+
+
+def tuning_speech_clips(*, count: int, duration_s: float = 20.0) -> list[Clip]:
+    """Training-side speech (training prompts and voices) in clips the model never trains on."""
+    prompts = [p for p in english_prompt_files() if _fraction(p.name) >= 0.15]
+    return _speech("tune-speech", prompts, TRAIN_VOICES, seed=50_011, count=count, duration_s=duration_s)
+
+
+def _speech(prefix: str, prompts: list[Path], voices: tuple[str, ...], *, seed: int, count: int,
+            duration_s: float) -> list[Clip]:
+    rng = np.random.default_rng(seed)
+    clips = []
+    for index in range(count):
+        name = f"{prefix}-{index}"
         path = cache_dir() / f"{name}.flac"
         if not path.exists():
             parts: list[np.ndarray] = []

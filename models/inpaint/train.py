@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from models.inpaint.dataset import Clip, music_clips, speech_clips
+from models.inpaint.dataset import Clip, freepats_clips, music_clips, speech_clips
 from models.inpaint.stft import REFERENCE_N_FFT, REFERENCE_SR
 from models.progress import ProgressFn, no_progress
 from models.registry import WEIGHTS_DIR, save_checkpoint, update_manifest
@@ -37,16 +37,24 @@ class TrainConfig:
     lr: float = 1e-3
     music_clips: int = 100
     speech_clips: int = 40
+    #: Clips of generated music on the FreePats pianos, pooled with the FluidR3 ones (a second piano).
+    freepats_clips: int = 0
     speech_share: float = 0.25
     min_gap_s: float = 0.04
     max_gap_s: float = 1.0
     checkpoint_every_s: float = 180.0
     seed: int = 0
+    #: Step at which this stage's one-cycle learning-rate schedule starts: a later stage resumed from
+    #: the previous stage's checkpoint warms up and anneals again over ``steps - schedule_from`` steps.
+    schedule_from: int = 0
     hidden: int = 160
     copy_input: bool = True
     #: Random spectral tilt (natural-log magnitude per e-fold of frequency): the model must not
     #: learn one soundfont's timbre.
     tilt_augment: float = 0.5
+    #: Share of speech examples seen as at 16 kHz or 8 kHz (a quarter of that share for music): the
+    #: bins above the Nyquist frequency at the floor, as :mod:`models.inpaint.spectral` pads them.
+    band_limit_share: float = 0.0
 
 
 def log_magnitude(audio: Any) -> Any:
@@ -63,12 +71,14 @@ def log_magnitude(audio: Any) -> Any:
 @dataclass(frozen=True)
 class Batch:
     """``audio`` (B, samples), ``mask`` (B, frames) 1 = missing, ``copy_audio`` (B, samples): the
-    best similarity copy aligned so its passage sits where the gap is, ``copy_score`` (B,), 0 = none."""
+    best similarity copy aligned so its passage sits where the gap is, ``copy_score`` (B,), 0 = none;
+    ``speech`` (B,) bool."""
 
     audio: Any
     mask: Any
     copy_audio: Any
     copy_score: Any
+    speech: Any
 
 
 class ExampleSampler:
@@ -90,8 +100,10 @@ class ExampleSampler:
         copy_audio = np.zeros((cfg.batch, length), dtype=np.float32)
         copy_score = np.zeros(cfg.batch, dtype=np.float32)
         mask = np.zeros((cfg.batch, cfg.frames), dtype=np.float32)
+        speech = np.zeros(cfg.batch, dtype=bool)
         for row in range(cfg.batch):
             pool = self.speech if (self.speech and rng.random() < cfg.speech_share) else self.music
+            speech[row] = pool is self.speech
             clip = pool[int(rng.integers(len(pool)))]
             samples = clip.samples
             for _ in range(8):  # avoid silent excerpts: they teach nothing
@@ -110,7 +122,8 @@ class ExampleSampler:
                 copy_audio[row], copy_score[row] = self._copy_for(clip, start, first, gap_frames, length)
                 copy_audio[row] *= gain
         return Batch(audio=torch.from_numpy(audio), mask=torch.from_numpy(mask),
-                     copy_audio=torch.from_numpy(copy_audio), copy_score=torch.from_numpy(copy_score))
+                     copy_audio=torch.from_numpy(copy_audio), copy_score=torch.from_numpy(copy_score),
+                     speech=torch.from_numpy(speech))
 
     def _copy_for(self, clip: Clip, start: int, first: int, gap_frames: int, length: int) -> tuple[np.ndarray, float]:
         """The similarity copy for the gap, found exactly as at inference (the gap's samples unknown)."""
@@ -138,6 +151,27 @@ def tilt(log_mag: Any, amount: Any) -> Any:
     freqs = torch.arange(log_mag.shape[1], dtype=log_mag.dtype) * (REFERENCE_SR / REFERENCE_N_FFT)
     slope = torch.log(freqs.clamp(min=50.0) / 1000.0)
     return log_mag + amount.view(-1, 1, 1) * slope.view(1, -1, 1)
+
+
+def band_limits(speech: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
+    """Bins kept per example ``(B,)``: all of them, or (``share`` of speech, ``share / 4`` of music)
+    those below the Nyquist frequency of 16 kHz (3 in 4) or 8 kHz material."""
+    from models.inpaint.stft import MODEL_BINS, StftGrid
+
+    narrow = rng.random(len(speech)) < np.where(speech, share, share / 4)
+    rate = np.where(rng.random(len(speech)) < 0.75, 16_000, 8_000)
+    bins = np.array([StftGrid.for_rate(int(sr)).n_fft // 2 + 1 for sr in rate])
+    return np.where(narrow, bins, MODEL_BINS)
+
+
+def band_limited(log_mag: Any, keep: np.ndarray) -> Any:
+    """``(B, F, T)`` log magnitudes with bins ``keep[b]`` and up at the floor, as for band-limited input."""
+    import torch
+
+    from models.inpaint.network import LOG_FLOOR
+
+    above = torch.arange(log_mag.shape[1]).view(1, -1, 1) >= torch.from_numpy(keep).view(-1, 1, 1)
+    return torch.where(above, torch.full_like(log_mag, float(np.log(LOG_FLOOR))), log_mag)
 
 
 def gap_loss(prediction: Any, target: Any, mask: Any) -> Any:
@@ -176,10 +210,13 @@ def train(
         history = list(state.get("history", []))
         log.info("resumed from %s at step %d", checkpoint, step)
     sink(0.0, "rendering training material")
-    sampler = ExampleSampler(music_clips("train", count=config.music_clips),
-                             speech_clips("train", count=config.speech_clips), config)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=config.steps + 1,
-                                                    pct_start=0.05, last_epoch=step - 1 if step else -1)
+    if step < config.schedule_from:
+        raise ValueError(f"{checkpoint} is at step {step}: finish the stage before step {config.schedule_from} first")
+    music = music_clips("train", count=config.music_clips)
+    if config.freepats_clips:
+        music += freepats_clips(count=config.freepats_clips)
+    sampler = ExampleSampler(music, speech_clips("train", count=config.speech_clips), config)
+    scheduler = stage_schedule(optimizer, config, step)
     last_save = time.monotonic()
     started = time.monotonic()
     running = 0.0
@@ -190,6 +227,11 @@ def train(
             -config.tilt_augment, config.tilt_augment, config.batch).astype(np.float32))
         target = tilt(log_magnitude(batch.audio), amount)
         copy = tilt(log_magnitude(batch.copy_audio), amount) if config.copy_input else None
+        if config.band_limit_share:
+            keep = band_limits(batch.speech.numpy(), config.band_limit_share,
+                               np.random.default_rng([config.seed, step, 2]))
+            target = band_limited(target, keep)
+            copy = band_limited(copy, keep) if copy is not None else None
         prediction = model(target, batch.mask, copy, batch.copy_score if config.copy_input else None)
         loss = gap_loss(prediction, target, batch.mask)
         optimizer.zero_grad()
@@ -213,6 +255,21 @@ def train(
     target_file = weights_out or WEIGHTS_DIR / f"{MODEL_NAME}.pt"
     export_weights(model, config, target_file, step=step, register=weights_out is None)
     return {"step": step, "loss": running, "weights": str(target_file)}
+
+
+def stage_schedule(optimizer: Any, config: TrainConfig, step: int) -> Any:
+    """The one-cycle learning-rate schedule of the stage running from ``config.schedule_from`` to
+    ``config.steps``, positioned at ``step``.
+
+    A stage starting now plans a fresh schedule (warm-up to ``config.lr``, then cosine
+    annealing); one resumed mid-way continues the checkpoint's, whose bounds are in the
+    optimizer state, so a run stopped and resumed follows the same curve.
+    """
+    import torch
+
+    return torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.lr, total_steps=config.steps - config.schedule_from + 1, pct_start=0.05,
+        last_epoch=step - config.schedule_from - 1 if step > config.schedule_from else -1)
 
 
 def export_weights(model: Any, config: TrainConfig, path: Path, *, step: int, register: bool = True) -> None:

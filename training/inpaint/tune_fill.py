@@ -1,7 +1,10 @@
 """Compare long-gap fill variants on TRAINING material (never the benchmark's held-out set).
 
-Music: the first training clips rendered at 44.1 kHz with the training soundfont;
-speech: training clips at 16 kHz. Gap positions use other seeds than the benchmark.
+Music: the tuning clips (generated music the model never trains on, alternately
+on FluidR3 and the FreePats pianos) at 44.1 kHz; speech: tuning clips (training
+prompts and voices, never trained on) at 16 kHz. Gap positions use other seeds
+than the benchmark. ``--material train-music,train-speech`` measures on clips the
+model trained on instead.
 Prints mean LSD (and ViSQOL / PESQ with --perceptual) per variant and gap length.
 The ``oracle*`` variants give the phase reconstruction the clean clip's magnitudes
 (below 11 kHz) instead of the model's: what the phase/border handling alone costs.
@@ -22,7 +25,7 @@ import torch
 
 from models.audio_io import resample
 from models.inpaint.bench import BenchConfig, _perceptual_scorers
-from models.inpaint.dataset import music_clips, speech_clips
+from models.inpaint.dataset import music_clips, speech_clips, tuning_music_clips, tuning_speech_clips
 from models.inpaint.fill import FillParams, inpaint
 from models.inpaint.gaps import Gap
 from models.inpaint.metrics import lsd_db
@@ -83,12 +86,16 @@ def main() -> None:
         model = load_model("inpaint-gapnet", device="cpu")
     scorers = _perceptual_scorers(BenchConfig(perceptual=args.perceptual), [])
     material = {
-        "music": ([c.samples.astype(np.float64) for c in music_clips("train", count=6, sr=44100)], 44100),
-        "speech": ([resample(c.samples, 22050, 16000).astype(np.float64)
-                    for c in speech_clips("train", count=40)[2::9]], 16000),
+        "music": lambda: ([c.samples.astype(np.float64) for c in tuning_music_clips(count=8, sr=44100)], 44100),
+        "speech": lambda: ([resample(c.samples, 22050, 16000).astype(np.float64)
+                            for c in tuning_speech_clips(count=6)], 16000),
+        "train-music": lambda: ([c.samples.astype(np.float64) for c in music_clips("train", count=6, sr=44100)],
+                                44100),
+        "train-speech": lambda: ([resample(c.samples, 22050, 16000).astype(np.float64)
+                                  for c in speech_clips("train", count=40)[2::9]], 16000),
     }
     for name in args.material.split(","):
-        clips, sr = material[name]
+        clips, sr = material[name]()
         for length_ms in (int(v) for v in args.lengths.split(",")):
             rng = np.random.default_rng([4321, length_ms])
             cases = [(clip, s, e) for clip in clips
@@ -106,9 +113,9 @@ def main() -> None:
                     out = inpaint(damaged, sr, [Gap(s, e)], params=chosen.params, model=used)
                     estimate = out.samples[:, 0]
                     lsds.append(lsd_db(clip, estimate, sr, s, e))
-                    if name in scorers:
+                    if name.removeprefix("train-") in scorers:
                         lo, hi = max(0, s - sr), min(len(clip), e + sr)
-                        perceptual.append(scorers[name][1](clip[lo:hi], estimate[lo:hi], sr))
+                        perceptual.append(scorers[name.removeprefix("train-")][1](clip[lo:hi], estimate[lo:hi], sr))
                 extra = f" perceptual {np.mean(perceptual):.3f}" if perceptual else ""
                 print(f"{name:6s} {length_ms:4d} ms {variant:14s} n {len(cases):2d} LSD {np.mean(lsds):.3f}{extra}"
                       f"  ({(time.perf_counter() - began) / max(1, len(cases)):.2f} s/gap)", flush=True)
