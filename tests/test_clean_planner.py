@@ -123,3 +123,38 @@ def test_breath_event_takes_in_its_quiet_onset_and_tail() -> None:
     track.probs[edges, BREATH] = 0.4  # labelled pause, but breath is likely
     breath = next(e for e in plan([track], PlanSettings()).events if e.label == "breath")
     assert breath.start_s == pytest.approx(1.2) and breath.end_s == pytest.approx(1.6)
+
+
+def _uncertain_edges(track: TrackAnalysis, frames: list[int], speech_prob: float) -> TrackAnalysis:
+    """Pause frames the model half believes are speech (a word's reverberant tail or onset)."""
+    probs = track.probs.copy()
+    probs[frames, SPEECH] = speech_prob
+    probs[frames, PAUSE] = 1.0 - speech_prob
+    return TrackAnalysis(probs=probs, labels=track.labels, energy_db=track.energy_db,
+                         reference_db=track.reference_db, duration_s=track.duration_s,
+                         sample_rate=track.sample_rate)
+
+
+def test_pause_just_over_threshold_with_uncertain_edges_is_shortened_words_intact() -> None:
+    # 1.1 s pause labelled as such, whose first and last 0.1 s have a speech probability of 0.3:
+    # the cautious mask sees a 0.9 s gap, the labels a 1.1 s pause, which is over max_pause_ms.
+    base = _analysis([(SPEECH, 2.0), (PAUSE, 1.1), (SPEECH, 2.0)])
+    edges = list(range(200, 210)) + list(range(300, 310))
+    settings = PlanSettings(max_pause_ms=1000, target_pause_ms=600, speech_margin_ms=60)
+    edits = plan([_uncertain_edges(base, edges, 0.3)], settings)
+    pause = next(e for e in edits.events if e.label == "pause")
+    assert pause.action == "shorten"
+    assert edits.removed_s == pytest.approx(0.5)  # 1.1 s pause shortened to 0.6 s
+    cut = edits.cuts[0]
+    # The cut stays where it could go before: 60 ms clear of the uncertain frames, words untouched.
+    assert cut.start_s >= 2.1 + 0.06 - 1e-9 and cut.end_s <= 3.0 - 0.06 + 1e-9
+    # The same gap whose edges the model thinks are more likely speech is a 0.9 s pause: kept.
+    kept = plan([_uncertain_edges(base, edges, 0.6)], settings)
+    assert [e.action for e in kept.events if e.label == "pause"] == ["keep"] and not kept.cuts
+
+
+def test_pause_split_by_an_uncertain_frame_is_shortened_once() -> None:
+    # A 2 s pause with one frame in the middle that might be speech: two cautious gaps, one pause.
+    base = _analysis([(SPEECH, 1.0), (PAUSE, 2.0), (SPEECH, 1.0)])
+    edits = plan([_uncertain_edges(base, [200], 0.3)], PlanSettings(max_pause_ms=1000, target_pause_ms=600))
+    assert sum(c.end_s - c.start_s for c in edits.cuts) == pytest.approx(1.4)

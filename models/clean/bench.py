@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from models.clean.detect import analyse, measure_signal
+from models.clean.detect import TrackAnalysis, analyse, measure_signal
 from models.clean.labels import ANALYSIS_SR, BREATH, BUMP, CLICK, FRAME_S, NOISE, PAUSE, SPEECH
 from models.clean.planner import PlanSettings, plan, removable_frames, true_runs
 
@@ -115,19 +115,24 @@ def silero_cutter(model: Any, *, threshold: float = 0.5) -> Callable[[np.ndarray
     return run
 
 
+def system_output(analysis: TrackAnalysis, settings: PlanSettings) -> SystemOutput:
+    """Our planner's removable frames and cut (or muted) frames for one analysed episode."""
+    removable = removable_frames(analysis, settings, long_pause_s=LONG_PAUSE_S)
+    edits = plan([analysis], settings)
+    cut = np.zeros(analysis.frames, dtype=bool)
+    for c in edits.cuts:
+        cut[round(c.start_s / FRAME_S):round(c.end_s / FRAME_S)] = True
+    for event in edits.events:
+        if event.action == "attenuate" and event.gain_db is not None and event.gain_db <= -40:
+            cut[round(event.start_s / FRAME_S):round(event.end_s / FRAME_S)] = True
+    return SystemOutput(removable=removable, cut=cut)
+
+
 def our_system(model: Any, settings: PlanSettings) -> Callable[[np.ndarray], SystemOutput]:
     def run(audio: np.ndarray) -> SystemOutput:
         analysis = analyse(measure_signal(audio), model, duration_s=audio.shape[0] / ANALYSIS_SR,
                            sample_rate=ANALYSIS_SR)
-        removable = removable_frames(analysis, settings, long_pause_s=LONG_PAUSE_S)
-        edits = plan([analysis], settings)
-        cut = np.zeros(analysis.frames, dtype=bool)
-        for c in edits.cuts:
-            cut[round(c.start_s / FRAME_S):round(c.end_s / FRAME_S)] = True
-        for event in edits.events:
-            if event.action == "attenuate" and event.gain_db is not None and event.gain_db <= -40:
-                cut[round(event.start_s / FRAME_S):round(event.end_s / FRAME_S)] = True
-        return SystemOutput(removable=removable, cut=cut)
+        return system_output(analysis, settings)
 
     return run
 
@@ -188,4 +193,4 @@ def bench_settings() -> PlanSettings:
 
 
 __all__ = ["Scores", "SystemOutput", "bench_settings", "energy_cutter", "our_system", "pause_cutter", "score",
-           "silero_cutter", "truth_masks"]
+           "silero_cutter", "system_output", "truth_masks"]

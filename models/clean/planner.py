@@ -33,6 +33,13 @@ EVENT_GUARD_FRAMES = 2
 #: reaches this: a breath's quiet onset and tail are often labelled pause, which would leave
 #: half the breath in place (chosen on the tuning episodes, not the held-out ones).
 BREATH_GROW_PROB = 0.3
+#: Whether a pause is *long* is judged on its extent as the detector labels it: frames count as
+#: speech for that decision only from this speech probability (or the speech label) on. The
+#: cautious mask (``speech_threshold`` plus ``speech_margin_ms``) gives a word's uncertain
+#: reverberant edges to the word, which is right for where a cut may go but made gaps just over
+#: ``max_pause_ms`` measure just under it, so they were kept. Cuts still go only where the
+#: cautious mask allows. Chosen on the tuning episodes (``training/clean/tune_pause.py``).
+PAUSE_EXTENT_SPEECH_PROB = 0.5
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,20 @@ def speech_mask(analysis: TrackAnalysis, settings: PlanSettings) -> np.ndarray:
     return (analysis.labels == SPEECH) | (analysis.probs[:, SPEECH] >= settings.speech_threshold)
 
 
+def pause_extent_speech(analysis: TrackAnalysis, settings: PlanSettings) -> np.ndarray:
+    """Frames that end a pause when measuring its length: a subset of :func:`speech_mask`."""
+    threshold = max(settings.speech_threshold, PAUSE_EXTENT_SPEECH_PROB)
+    return (analysis.labels == SPEECH) | (analysis.probs[:, SPEECH] >= threshold)
+
+
+def _run_lengths(mask: np.ndarray) -> np.ndarray:
+    """For every frame, the length of the run of True it lies in (0 outside runs)."""
+    lengths = np.zeros(mask.shape[0], dtype=np.int64)
+    for start, stop in true_runs(mask):
+        lengths[start:stop] = stop - start
+    return lengths
+
+
 def _class_runs(analysis: TrackAnalysis, speech: np.ndarray, cls: int, *, close_frames: int,
                 min_frames: int, guard: bool, grow_prob: float | None = None) -> list[_Run]:
     mask = analysis.labels == cls
@@ -107,6 +128,14 @@ def detect_events(analysis: TrackAnalysis, settings: PlanSettings) -> dict[int, 
         BUMP: _class_runs(analysis, speech, BUMP, close_frames=2, min_frames=2, guard=True),
         NOISE: _class_runs(analysis, speech, NOISE, close_frames=3, min_frames=8, guard=True),
     }
+
+
+def _run_starts(mask: np.ndarray) -> np.ndarray:
+    """For every frame, the first frame of the run of True it lies in (-1 outside runs)."""
+    starts = np.full(mask.shape[0], -1, dtype=np.int64)
+    for start, stop in true_runs(mask):
+        starts[start:stop] = start
+    return starts
 
 
 def _pad(mask: np.ndarray, frames: int) -> np.ndarray:
@@ -163,19 +192,33 @@ def plan(analyses: Sequence[TrackAnalysis], settings: PlanSettings, *, sources: 
                     forbidden[run.start:run.stop] = True
     quiet = np.max([_pad(a.energy_db - a.reference_db, frames) for a in analyses], axis=0)
     has_speech = bool(speech_any.any())
+    # Each cautious gap lies inside one pause as the detector labels it (a run of ~extent_speech);
+    # that pause's length decides "long", and its shortening is spent once, largest gap first.
+    extent_speech = np.logical_or.reduce([_pad(pause_extent_speech(a, settings), frames) for a in analyses])
+    extent_frames = _run_lengths(~extent_speech)
+    extent_start = _run_starts(~extent_speech)
+    to_shorten: dict[int, int] = {}
     events: list[EditEvent] = []
     cuts: list[Cut] = []
-    for start, stop in true_runs(~speech_any):
+    gaps = true_runs(~speech_any)
+    for start, stop in sorted(gaps, key=lambda g: g[0] - g[1]):
         length = stop - start
+        pause_frames = int(extent_frames[start])
         eligible = true_runs(~protected[start:stop])
         cut = None
         if has_speech and eligible:
             lo, hi = max(((start + a, start + b) for a, b in eligible), key=lambda r: r[1] - r[0])
-            if length * FRAME_S * 1000 > settings.max_pause_ms:
-                remove = length - _frames(settings.target_pause_ms)
+            key = int(extent_start[start])
+            if pause_frames * FRAME_S * 1000 > settings.max_pause_ms:
+                to_shorten.setdefault(key, pause_frames - _frames(settings.target_pause_ms))
+            shortening = to_shorten.get(key, 0) > 0
+            if shortening:
+                remove = to_shorten[key]
             else:
                 remove = min(int(wanted[lo:hi].sum()), length - _frames(settings.min_pause_ms))
             cut = _place_cut(lo, hi, min(remove, hi - lo), wanted, forbidden, quiet)
+            if cut is not None and shortening:
+                to_shorten[key] -= cut[1] - cut[0]
         if cut is not None:
             cuts.append(Cut(cut[0] * FRAME_S, cut[1] * FRAME_S))
             events.append(EditEvent(start * FRAME_S, stop * FRAME_S, "pause", "shorten",
@@ -235,13 +278,14 @@ def _settings_json(settings: PlanSettings) -> dict[str, Any]:
 
 def removable_frames(analysis: TrackAnalysis, settings: PlanSettings, *, long_pause_s: float) -> np.ndarray:
     """Frames the system would treat as removable (benchmark's "remove class"): mouth sounds,
-    bumps and noise, plus every frame of a non-speech gap longer than ``long_pause_s``."""
-    speech = speech_mask(analysis, settings)
+    bumps and noise, plus every frame of a non-speech gap (cautious mask, where the planner may act)
+    that lies in a pause longer than ``long_pause_s`` (as :func:`pause_extent_speech` measures it)."""
     mask = np.zeros(analysis.frames, dtype=bool)
     for runs in detect_events(analysis, settings).values():
         for run in runs:
             mask[run.start:run.stop] = True
-    for start, stop in true_runs(~speech):
-        if (stop - start) * FRAME_S >= long_pause_s:
+    pause_frames = _run_lengths(~pause_extent_speech(analysis, settings))
+    for start, stop in true_runs(~speech_mask(analysis, settings)):
+        if pause_frames[start] * FRAME_S >= long_pause_s:
             mask[start:stop] = True
     return mask

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from models.clean.augment import SpecAugment
 from models.clean.episodes import compose_episode
 from models.clean.features import FEATURE_DIM, features_of
 from models.clean.labels import CLASS_NAMES, NUM_CLASSES
@@ -54,6 +55,16 @@ class TrainConfig:
     #: leave-one-source-out run, checked on episodes whose breaths all come from the first one.
     without_breaths: tuple[str, ...] = ()
     random_breath_share: float = RANDOM_BREATH_SHARE
+    #: Random EQ and frequency masks on the training crops' log-mel (None: off).
+    spec_augment: SpecAugment | None = None
+
+    @property
+    def run_tag(self) -> str:
+        """The recipe tag plus training-only options (shards do not depend on them)."""
+        if self.spec_augment is None:
+            return self.recipe_tag
+        return self.recipe_tag + "-specaug" + (f"-breq{self.spec_augment.breath_eq_db:g}"
+                                               if self.spec_augment.breath_eq_db else "")
 
     @property
     def recipe_tag(self) -> str:
@@ -240,6 +251,8 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = log.info) ->
         progress(f"resumed from step {step}")
     weights = torch.tensor(CLASS_WEIGHTS, dtype=torch.float32)
     rng = np.random.default_rng(config.seed + step)
+    # A generator of its own, so switching augmentation on leaves the crops drawn unchanged.
+    augment_rng = np.random.default_rng(config.seed + 31 + step)
     last_save = time.monotonic()
     running = 0.0
 
@@ -254,6 +267,8 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = log.info) ->
         offset = rng.integers(0, feats.shape[1] - config.crop_frames + 1, size=config.batch)
         batch_x = np.stack([feats[i, o:o + config.crop_frames] for i, o in zip(index, offset, strict=True)])
         batch_y = np.stack([labels[i, o:o + config.crop_frames] for i, o in zip(index, offset, strict=True)])
+        if config.spec_augment is not None:
+            batch_x = config.spec_augment.apply(batch_x, augment_rng, labels=batch_y)
         x = torch.from_numpy(batch_x.astype(np.float32))
         x = x + 0.03 * torch.randn_like(x)
         y = torch.from_numpy(batch_y.astype(np.int64))

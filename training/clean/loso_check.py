@@ -3,8 +3,9 @@
 Trains a short run without one training breath source (``--without``), then scores the
 detector + planner on episodes of the training voices whose every breath comes from that
 source (:func:`models.clean.training.ensure_unseen_breath_set`). Comparing recipes this way
-(``--random-share 0`` is the v4 recipe without whispered breaths; the default is v5) chooses
-the recipe without reading the held-out benchmark. ``--score-only CHECKPOINT`` scores an
+(``--random-share 0`` is the v4 recipe without whispered breaths; the default is v5;
+``--spec-augment [--breath-eq-db DB]`` adds training-time spectral augmentation) chooses the
+recipe without reading the held-out benchmark. ``--score-only CHECKPOINT`` scores an
 existing checkpoint or weights file on the same episodes.
 
 Run from the repository root, e.g.::
@@ -22,11 +23,13 @@ import argparse
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from models.clean import bench
+from models.clean.augment import SpecAugment
 from models.clean.network import FrameNet  # noqa: F401  (registers the architecture)
 from models.clean.training import TrainConfig, ensure_unseen_breath_set, load_validation_set, train
 from models.registry import build_model, load_checkpoint_file
@@ -38,18 +41,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--without", nargs="+", required=True, help="breath source keys left out; the first is checked")
     parser.add_argument("--random-share", type=float, default=None, help="share of domain-randomised breaths")
+    parser.add_argument("--spec-augment", action="store_true", help="random EQ and frequency masks in training")
+    parser.add_argument("--breath-eq-db", type=float, default=0.0,
+                        help="with --spec-augment: random EQ of up to this many dB on breath frames only")
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--shards", type=int, default=8)
     parser.add_argument("--score-only", type=Path, default=None, help="score this checkpoint instead of training")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    extra = {} if args.random_share is None else {"random_breath_share": args.random_share}
+    extra: dict[str, Any] = {} if args.random_share is None else {"random_breath_share": args.random_share}
+    if args.spec_augment:
+        extra["spec_augment"] = SpecAugment(breath_eq_db=args.breath_eq_db)
     probe = TrainConfig(cache_dir=CACHE, checkpoint=Path("unused"), without_breaths=tuple(args.without), **extra)
-    name = probe.recipe_tag if args.score_only is None else f"{probe.recipe_tag}-score-{args.score_only.stem}"
+    name = probe.run_tag if args.score_only is None else f"{probe.run_tag}-score-{args.score_only.stem}"
     run_dir = CACHE / "runs"
     run_dir.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(filename=run_dir / f"loso-{name}.log", level=logging.INFO, format="%(asctime)s %(message)s")
-    checkpoint = args.score_only or run_dir / f"loso-{probe.recipe_tag}-{args.steps}.pt"
+    checkpoint = args.score_only or run_dir / f"loso-{probe.run_tag}-{args.steps}.pt"
     if args.score_only is None:
         config = TrainConfig(cache_dir=CACHE, checkpoint=checkpoint, steps=args.steps, shards=args.shards,
                              without_breaths=tuple(args.without), **extra)
