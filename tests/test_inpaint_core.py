@@ -7,7 +7,7 @@ import pytest
 
 from models.ar import extrapolate, janssen_interpolate
 from models.errors import UserInputError
-from models.inpaint.blend import blend_into_gap, equal_power_fade
+from models.inpaint.blend import blend_into_gap, border_continuation, continue_side, equal_gain_fade, equal_power_fade
 from models.inpaint.fill import FillParams, inpaint
 from models.inpaint.gaps import Gap, gaps_from_json, merge_gaps, parse_gap_range, sanitize_gaps
 from models.inpaint.metrics import lsd_db, snr_db
@@ -77,6 +77,36 @@ def test_equal_power_fade_and_blend_stay_inside_the_gap() -> None:
     blended = blend_into_gap(x, SR, SR + 800, np.zeros(800), fade=64, left_known=SR, right_known=SR)
     assert blended.shape == (800,)
     assert abs(blended[0] - x[SR]) < 0.05 and np.all(blended[64:736] == 0.0)
+
+
+def test_equal_gain_border_fade_starts_from_the_continuation_and_sums_to_one() -> None:
+    out_gain, in_gain = equal_gain_fade(32)
+    np.testing.assert_allclose(out_gain + in_gain, 1.0)
+    x = tones()
+    border = border_continuation(x, SR, SR + 800, fade=64, left_known=SR, right_known=SR, equal_gain=True)
+    assert border is not None
+    np.testing.assert_allclose(border.weight[:64], equal_gain_fade(64)[1])
+    filled = border.apply(np.zeros(800))
+    assert abs(filled[0] - x[SR]) < 0.05 and abs(filled[-1] - x[SR + 799]) < 0.05
+
+
+def test_border_continuation_picks_the_ar_model_that_predicts_the_context_best() -> None:
+    """A held chord of many close partials: a short low-order AR lets it decay, the long one holds it."""
+    sr = 44100
+    t = np.arange(sr) / sr
+    rng = np.random.default_rng(0)
+    partials = [110 * n * np.sqrt(1 + 0.0004 * n * n) for n in range(1, 25)]
+    chord = sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) / (k + 1) for k, f in enumerate(partials))
+    x = chord * np.exp(-t) + 1e-3 * rng.standard_normal(sr)
+    past, truth = x[:20000], x[20000:21100]
+
+    def error_db(choices: tuple[tuple[int, int], ...]) -> float:
+        guess = continue_side(past, len(truth), choices, margin=0.5)
+        return float(10 * np.log10(np.sum((guess - truth) ** 2) / np.sum(truth**2)))
+
+    short, long = error_db(((4096, 256),)), error_db(((8192, 768),))
+    assert long < short - 10
+    assert error_db(((4096, 256), (8192, 768))) == pytest.approx(long)
 
 
 def test_similarity_finds_the_repeated_passage() -> None:

@@ -17,7 +17,9 @@ reconstruction is close to exact (LSD 0.53 dB at 100 ms on training piano; 0.65
 starting from the similarity copy's phase). The model's magnitudes miss by
 ~4.5 dB per frame inside the gap, which is most of the fill's error; and at the
 borders they disagree with the real signal enough to leave a broadband step
-unless the border fade is applied (which costs ~1 dB with true magnitudes).
+unless the border fade is applied (which costs ~0.8 dB with true magnitudes at
+100 ms on the tuning piano, ~1 dB before the borders' AR continuations were chosen
+per side and the fade made equal-gain).
 See ``training/inpaint/tune_fill.py`` (``oracle*`` variants).
 """
 
@@ -44,6 +46,18 @@ class SpectralParams:
     #: Griffin-Lim's starting phase in the gap: ``"propagate"`` continues each bin's phase
     #: from both borders at its measured frequency; ``"copy"`` takes the similarity copy's.
     phase_start: PhaseStart = "propagate"
+    #: Border fades from the AR continuations: raised cosine (``out + in == 1``) rather than equal
+    #: power. Continuation and fill agree in phase near the border (Griffin-Lim makes them
+    #: consistent), so an equal-power fade overshoots by up to 3 dB mid-fade; on the tuning clips
+    #: equal gain is 2-5 % better at 100 ms (music 2.328 -> 2.221 dB, speech 5.210 -> 5.175).
+    equal_gain_fade: bool = True
+    #: AR continuations at the borders: ``(context_ms, order_ms)`` candidates. A short, low-order
+    #: model (speech, changing material) is the default; the long, high-order one (a held piano
+    #: chord, whose continuation the short model lets decay by ~4 dB within 25 ms) is used on a side
+    #: when it predicts that side's last fade-length of known samples with < ``border_ar_margin``
+    #: times the default's error (see :func:`models.inpaint.blend.continue_side`).
+    border_ar_ms: tuple[tuple[float, float], ...] = ((92.9, 5.8), (186.0, 17.4))
+    border_ar_margin: float = 0.5
 
 
 def predict_log_magnitude(model: Any, log_mag: np.ndarray, frame_mask: np.ndarray,
@@ -128,7 +142,11 @@ def spectral_fill(
     # reconstruction makes the rest of the gap consistent with the faded borders: on training clips
     # that lowered the LSD by ~1 % at 100-400 ms (a fade applied afterwards breaks the consistency
     # Griffin-Lim just reached; no fade at all leaves a broadband step at each border, +40 % LSD).
-    border = border_continuation(x, start, end, fade=fade, left_known=left_known, right_known=right_known)
+    border = border_continuation(x, start, end, fade=fade, left_known=left_known, right_known=right_known,
+                                 equal_gain=p.equal_gain_fade,
+                                 ar_choices=tuple((round(c * 1e-3 * sr), round(o * 1e-3 * sr))
+                                                  for c, o in p.border_ar_ms),
+                                 ar_margin=p.border_ar_margin)
     filled = _reconstruct_phase(seg, seg_known, magnitude, frame_mask, grid, start - lo, end - lo,
                                 init=start_value, params=p, border=border)
     return filled[start - lo : end - lo]

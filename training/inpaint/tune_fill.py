@@ -143,4 +143,9 @@ if __name__ == "__main__":
                                                  spectral=SpectralParams(phase_start="copy")), oracle=True)
     for momentum in (0.5, 0.9):
         variant(f"m{momentum}", FillParams(spectral=SpectralParams(momentum=momentum)))
+    variant("power", FillParams(spectral=SpectralParams(equal_gain_fade=False)))
+    variant("oracle-power", FillParams(method="model", spectral=SpectralParams(equal_gain_fade=False)), oracle=True)
+    variant("ar-short", FillParams(spectral=SpectralParams(border_ar_ms=((92.9, 5.8),))))
+    variant("ar-long", FillParams(spectral=SpectralParams(border_ar_ms=((186.0, 17.4),))))
+    variant("ar-margin1", FillParams(spectral=SpectralParams(border_ar_margin=1.0)))
     main()
