@@ -20,8 +20,9 @@ The one difference from a whole-file pass: the similarity copy searches
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from models.audio_io import AudioInfo, AudioWriter, SampleDType, iter_blocks, re
 from models.inpaint.detect import DetectParams, detect_dropouts
 from models.inpaint.fill import FilledGap, FillParams, inpaint
 from models.inpaint.gaps import Gap, merge_gaps
+from models.inpaint.report import view_range
 from models.progress import CancelToken, ProgressFn, check_cancel, scaled
 
 #: Audio either side of a run of gaps: the similarity search's reach.
@@ -56,6 +58,35 @@ class Patch:
 
     gap: Gap
     values: np.ndarray
+
+
+class _PatchIndex:
+    """Patches found by frame range in O(log n): an hour of declicking holds thousands of them,
+    and every fill window and output block asks which of them touch it."""
+
+    def __init__(self, patches: Iterable[Patch] = ()) -> None:
+        self._items: list[Patch] = []
+        self._starts: list[int] = []
+        self._longest = 0
+        for patch in patches:
+            self.add(patch)
+
+    def add(self, patch: Patch) -> None:
+        """Insert by start; patches with equal starts keep their order of insertion."""
+        at = bisect.bisect_right(self._starts, patch.gap.start)
+        self._starts.insert(at, patch.gap.start)
+        self._items.insert(at, patch)
+        self._longest = max(self._longest, patch.gap.length)
+
+    def touching(self, lo: int, hi: int) -> list[Patch]:
+        """Patches overlapping frames ``[lo, hi)``, by start. One that ends after ``lo`` starts
+        after ``lo - longest``, so only that slice of the sorted starts is looked at."""
+        first = bisect.bisect_left(self._starts, lo - self._longest + 1)
+        last = bisect.bisect_left(self._starts, hi)
+        return [patch for patch in self._items[first:last] if patch.gap.end > lo]
+
+    def __iter__(self) -> Iterator[Patch]:
+        return iter(self._items)
 
 
 @dataclass(frozen=True)
@@ -86,7 +117,7 @@ def fill_in_windows(path: Path, info: AudioInfo, gaps: Sequence[Gap], *, params:
     """Fill ``gaps`` (sorted, merged) window by window; returns each gap's values."""
     sr, frames = info.sample_rate, info.frames
     context = int(CONTEXT_S * sr)
-    patches: list[Patch] = []
+    patches = _PatchIndex()
     fills: list[FilledGap] = []
     messages: list[str] = []
     done = 0
@@ -94,7 +125,7 @@ def fill_in_windows(path: Path, info: AudioInfo, gaps: Sequence[Gap], *, params:
         check_cancel(cancel)
         lo, hi = max(0, run[0].start - context), min(frames, max(g.end for g in run) + context)
         window = read_audio(path, dtype="float64", start_frame=lo, frames=hi - lo).samples
-        for patch in patches:  # earlier fills are known audio now, as in one pass over the file
+        for patch in patches.touching(lo, hi):  # earlier fills are known audio now, as in one pass
             _apply(window, patch, offset=lo)
         # Later gaps inside the window are passed too, so they are not trusted as context;
         # their fills here are discarded (each is filled in its own run).
@@ -102,14 +133,15 @@ def fill_in_windows(path: Path, info: AudioInfo, gaps: Sequence[Gap], *, params:
         local = [_shifted(g, -lo, limit=hi - lo) for g in (*run, *later)]
         result = inpaint(window, sr, local, params=params, model=model, cancel=cancel,
                          progress=scaled(progress, done / len(gaps), (done + len(run)) / len(gaps)))
-        by_local = {(g.start, g.end, g.channel): original for g, original in zip(local, run, strict=False)}
+        own = list(zip(local[: len(run)], run, strict=True))
+        by_local = {(g.start, g.end, g.channel): original for g, original in own}
         for filled in result.fills:
             original = by_local.get((filled.gap.start, filled.gap.end, filled.gap.channel))
             if original is not None:
                 fills.append(dataclasses.replace(filled, gap=original))
-        for local_gap, original in zip(local, run, strict=False):
+        for local_gap, original in own:
             columns = _columns(original, window.shape[1])
-            patches.append(Patch(original, result.samples[local_gap.start:local_gap.end, columns].copy()))
+            patches.add(Patch(original, result.samples[local_gap.start:local_gap.end, columns].copy()))
         messages += [m for m in result.messages if m not in messages]
         done += len(run)
         progress(done / len(gaps), f"filled {done}/{len(gaps)} gaps")
@@ -124,11 +156,11 @@ def write_filled(source: Path, out: Path, info: AudioInfo, patches: Sequence[Pat
     untouched samples come out bit-identical; fills are quantized to the source's width.
     """
     dtype: SampleDType = "int32" if int_bits is not None else ("float64" if info.subtype == "DOUBLE" else "float32")
-    ordered = sorted(patches, key=lambda p: p.gap.start)
+    index = _PatchIndex(patches)
     with AudioWriter(out, info.sample_rate, info.channels, subtype=subtype, inputs=[source]) as writer:
         for start, block in iter_blocks(source, _COPY_BLOCK, dtype=dtype):
             stop = start + block.shape[0]
-            touching = [p for p in ordered if p.gap.start < stop and p.gap.end > start]
+            touching = index.touching(start, stop)
             if touching:
                 block = block.copy()
                 for patch in touching:
@@ -144,21 +176,18 @@ def report_signals(source: Path, info: AudioInfo, patches: Sequence[Patch],
     an overview of a long file is resampled down to ``REPORT_MAX_SAMPLES`` samples
     (a 0.1 s gap is a hairline in an hour anyway).
     """
-    sr, frames = info.sample_rate, info.frames
-    if gaps and gaps[-1].end - gaps[0].start < 4 * sr:
-        lo, hi = max(0, gaps[0].start - sr), min(frames, max(g.end for g in gaps) + sr)
-    else:
-        lo, hi = 0, frames
+    sr = info.sample_rate
+    lo, hi = view_range(info.frames, sr, gaps)
     rate = sr if hi - lo <= REPORT_MAX_SAMPLES else max(REPORT_MIN_RATE, int(sr * REPORT_MAX_SAMPLES / (hi - lo)))
     # Before and after as the two channels of one stream, resampled block by block: an
     # hour of full-rate float audio is never held.
     stream = soxr.ResampleStream(sr, rate, 2, dtype="float32") if rate != sr else None
+    index = _PatchIndex(patches)
     parts: list[np.ndarray] = []
     for start, block in _blocks(source, lo, hi):
         after = block.copy()
-        for patch in patches:
-            if patch.gap.start < start + block.shape[0] and patch.gap.end > start:
-                _apply(after, patch, offset=start)
+        for patch in index.touching(start, start + block.shape[0]):
+            _apply(after, patch, offset=start)
         pair = np.stack([block.mean(axis=1), after.mean(axis=1)], axis=1)
         parts.append(pair if stream is None else stream.resample_chunk(pair))
     if stream is not None:

@@ -26,7 +26,7 @@ def draw_report(before: np.ndarray, after: np.ndarray, sr: int, gaps: Sequence[G
 
     mono_before = _mono(before)
     mono_after = _mono(after)
-    lo, hi = _view(len(mono_before), sr, gaps)
+    lo, hi = view_range(len(mono_before), sr, gaps)
     fig, axes = plt.subplots(2, 2, figsize=(13, 6.5), sharex=True, constrained_layout=True)
     for column, (label, signal) in enumerate((("before", mono_before), ("after", mono_after))):
         segment = signal[lo:hi]
@@ -74,7 +74,9 @@ def _mono(samples: np.ndarray) -> np.ndarray:
     return data if data.ndim == 1 else data.mean(axis=1)
 
 
-def _view(frames: int, sr: int, gaps: Sequence[Gap]) -> tuple[int, int]:
+def view_range(frames: int, sr: int, gaps: Sequence[Gap]) -> tuple[int, int]:
+    """Frames ``[lo, hi)`` the picture shows: the gaps with a second of context when they all lie
+    within 4 s, else the whole signal."""
     if gaps and (gaps[-1].end - gaps[0].start) < 4 * sr:
         return max(0, gaps[0].start - sr), min(frames, max(g.end for g in gaps) + sr)
     return 0, frames
