@@ -30,6 +30,8 @@ LONG_PAUSE_S = 0.8
 SHORT_PAUSE_S = 0.5
 COLLAR_FRAMES = 2
 BASELINE_MARGIN_S = 0.06
+#: The remove class, scored per class.
+REMOVE_CLASSES = ("long pause", "breath", "click", "bump", "noise")
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,7 @@ def score(name: str, system: Callable[[np.ndarray], SystemOutput], audio: Sequen
         add("pred", float(np.sum(pred)))
         add("true", float(np.sum(true)))
         near = ndimage.binary_dilation(output.removable[:n], iterations=1)
-        for key in ("long pause", "breath", "click", "bump", "noise"):
+        for key in REMOVE_CLASSES:
             mask = truth[key][:n] & scored
             found = near if key == "click" else output.removable[:n]
             add(f"{key} hit", float(np.sum(found & mask)))
@@ -175,13 +177,13 @@ def score(name: str, system: Callable[[np.ndarray], SystemOutput], audio: Sequen
     def ratio(a: str, b: str) -> float:
         return totals[a] / totals[b] if totals.get(b) else float("nan")
 
-    missed = sum(totals.get(f"{k} missed", 0.0) for k in ("long pause", "breath", "click", "bump", "noise"))
+    missed = sum(totals.get(f"{k} missed", 0.0) for k in REMOVE_CLASSES)
 
     return Scores(name=name, precision=ratio("tp", "pred"), recall=ratio("tp", "true"),
                   recall_by_class={k: ratio(f"{k} hit", f"{k} all")
-                                   for k in ("long pause", "breath", "click", "bump", "noise")},
+                                   for k in REMOVE_CLASSES},
                   missed_share_by_class={k: totals[f"{k} missed"] / missed if missed else float("nan")
-                                         for k in ("long pause", "breath", "click", "bump", "noise")},
+                                         for k in REMOVE_CLASSES},
                   speech_removed=ratio("speech cut", "speech all"),
                   short_pauses_removed=ratio("short cut", "short all"), seconds=seconds,
                   audio_s=sum(a.shape[0] for a in audio) / ANALYSIS_SR)

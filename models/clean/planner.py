@@ -93,12 +93,15 @@ def pause_extent_speech(analysis: TrackAnalysis, settings: PlanSettings) -> np.n
     return (analysis.labels == SPEECH) | (analysis.probs[:, SPEECH] >= threshold)
 
 
-def _run_lengths(mask: np.ndarray) -> np.ndarray:
-    """For every frame, the length of the run of True it lies in (0 outside runs)."""
+def _run_of_each_frame(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every frame, the first frame (-1 outside runs) and the length (0 outside runs) of the
+    run of True it lies in."""
+    starts = np.full(mask.shape[0], -1, dtype=np.int64)
     lengths = np.zeros(mask.shape[0], dtype=np.int64)
     for start, stop in true_runs(mask):
+        starts[start:stop] = start
         lengths[start:stop] = stop - start
-    return lengths
+    return starts, lengths
 
 
 def _class_runs(analysis: TrackAnalysis, speech: np.ndarray, cls: int, *, close_frames: int,
@@ -128,14 +131,6 @@ def detect_events(analysis: TrackAnalysis, settings: PlanSettings) -> dict[int, 
         BUMP: _class_runs(analysis, speech, BUMP, close_frames=2, min_frames=2, guard=True),
         NOISE: _class_runs(analysis, speech, NOISE, close_frames=3, min_frames=8, guard=True),
     }
-
-
-def _run_starts(mask: np.ndarray) -> np.ndarray:
-    """For every frame, the first frame of the run of True it lies in (-1 outside runs)."""
-    starts = np.full(mask.shape[0], -1, dtype=np.int64)
-    for start, stop in true_runs(mask):
-        starts[start:stop] = start
-    return starts
 
 
 def _pad(mask: np.ndarray, frames: int) -> np.ndarray:
@@ -195,8 +190,7 @@ def plan(analyses: Sequence[TrackAnalysis], settings: PlanSettings, *, sources: 
     # Each cautious gap lies inside one pause as the detector labels it (a run of ~extent_speech);
     # that pause's length decides "long", and its shortening is spent once, largest gap first.
     extent_speech = np.logical_or.reduce([_pad(pause_extent_speech(a, settings), frames) for a in analyses])
-    extent_frames = _run_lengths(~extent_speech)
-    extent_start = _run_starts(~extent_speech)
+    extent_start, extent_frames = _run_of_each_frame(~extent_speech)
     to_shorten: dict[int, int] = {}
     events: list[EditEvent] = []
     cuts: list[Cut] = []
@@ -284,7 +278,7 @@ def removable_frames(analysis: TrackAnalysis, settings: PlanSettings, *, long_pa
     for runs in detect_events(analysis, settings).values():
         for run in runs:
             mask[run.start:run.stop] = True
-    pause_frames = _run_lengths(~pause_extent_speech(analysis, settings))
+    _, pause_frames = _run_of_each_frame(~pause_extent_speech(analysis, settings))
     for start, stop in true_runs(~speech_mask(analysis, settings)):
         if pause_frames[start] * FRAME_S >= long_pause_s:
             mask[start:stop] = True
