@@ -258,7 +258,6 @@ def render_gm_breaths(preset: BreathPreset, *, seed: int) -> Pool:
 #: Key of the espeak-ng whispered-syllable breath pool (see :func:`render_whisper_breaths`).
 WHISPER_KEY = "espeak-whisper"
 WHISPER_CACHE_NAME = "breaths-espeak-whisper"
-_ESPEAK_DATA = Path("/usr/lib/x86_64-linux-gnu/espeak-ng-data")
 #: "h" + vowel: breathy onsets and open-mouth vowels, no sibilants (an "s" is speech, not breath).
 _WHISPER_SYLLABLES = ("ha", "huh", "hoo", "hee", "ho", "heh", "hih", "haw", "hah", "hoe", "hey", "hue", "her",
                       "ah", "uh", "oh", "hm")
@@ -279,10 +278,21 @@ def _whisper_variant(rng: np.random.Generator, name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _espeak_data_dir() -> Path:
+    """The system's espeak-ng data directory, as espeak-ng itself reports it ("Data at: ...");
+    its location depends on the distribution and the architecture."""
+    report = subprocess.run(["espeak-ng", "--version"], check=True, capture_output=True, text=True,
+                            timeout=30).stdout
+    _, found, tail = report.partition("Data at:")
+    if not found:
+        raise FileNotFoundError(f"espeak-ng did not say where its data is: {report.strip()!r}")
+    return Path(tail.strip())
+
+
 def _espeak_data_with_variants(root: Path, variants: dict[str, str]) -> Path:
     """A private espeak-ng data directory (``--path``): links to the system data plus our
     variants in ``voices/!v``; nothing under /usr is written."""
-    system = assert_trainable(_ESPEAK_DATA)
+    system = assert_trainable(_espeak_data_dir())
     data = root / "espeak-ng-data"
     (data / "voices" / "!v").mkdir(parents=True)
     for entry in system.iterdir():
