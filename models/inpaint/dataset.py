@@ -15,6 +15,7 @@ import hashlib
 import logging
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -103,19 +104,27 @@ def music_clips(split: Split, *, count: int, duration_s: float = 20.0, corpus_sh
             name = f"{split}-gen-{seed}-p{program}"
         if sr != REFERENCE_SR:
             name += f"-{sr}"
-        path = cache_dir() / f"{name}.flac"
-        if not path.exists():
+
+        def render(index: int = index, name: str = name, seed: int = seed, program: int = program,
+                   peak_dbfs: float = peak_dbfs) -> np.ndarray:
             if index < len(chosen):
                 grid = corpus_grid(assert_trainable(chosen[index]))
                 performance = corpus_performance(grid, name=name, seed=seed, max_duration_s=duration_s)
             else:
                 performance = generate_performance(seed=seed, duration_s=duration_s)
-            audio = render_midi(performance, soundfont=soundfont, sr=sr, program=program,
-                                peak_dbfs=peak_dbfs)
-            sf.write(str(path), audio, sr, subtype="PCM_24")
-            log.info("rendered %s", path.name)
-        clips.append(Clip(name=name, samples=_read(path), kind="music"))
+            return render_midi(performance, soundfont=soundfont, sr=sr, program=program, peak_dbfs=peak_dbfs)
+
+        clips.append(_cached_music(name, sr, render))
     return clips
+
+
+def _cached_music(name: str, sr: int, render: Callable[[], np.ndarray]) -> Clip:
+    """The music clip cached as ``<name>.flac`` (24-bit), rendered by ``render`` the first time."""
+    path = cache_dir() / f"{name}.flac"
+    if not path.exists():
+        sf.write(str(path), render(), sr, subtype="PCM_24")
+        log.info("rendered %s", path.name)
+    return Clip(name=name, samples=_read(path), kind="music")
 
 
 def speech_clips(split: Split, *, count: int, duration_s: float = 20.0) -> list[Clip]:
@@ -143,13 +152,12 @@ def freepats_clips(*, count: int, duration_s: float = 20.0, sr: int = REFERENCE_
         program = int(rng.choice(FREEPATS_PIANO_PROGRAMS))
         peak_dbfs = float(rng.uniform(-12, -1))
         name = f"{name_prefix}-{seed}-p{program}" + (f"-{sr}" if sr != REFERENCE_SR else "")
-        path = cache_dir() / f"{name}.flac"
-        if not path.exists():
+
+        def render(seed: int = seed, program: int = program, peak_dbfs: float = peak_dbfs) -> np.ndarray:
             audio = render_freepats(generate_performance(seed=seed, duration_s=duration_s), sr=sr, program=program)
-            audio = audio / (np.max(np.abs(audio)) + 1e-9) * np.float32(10 ** (peak_dbfs / 20))
-            sf.write(str(path), audio, sr, subtype="PCM_24")
-            log.info("rendered %s", path.name)
-        clips.append(Clip(name=name, samples=_read(path), kind="music"))
+            return audio / (np.max(np.abs(audio)) + 1e-9) * np.float32(10 ** (peak_dbfs / 20))
+
+        clips.append(_cached_music(name, sr, render))
     return clips
 
 
@@ -173,13 +181,12 @@ def tuning_music_clips(*, count: int, sr: int = REFERENCE_SR, duration_s: float 
         rng = np.random.default_rng(seed)
         program = 0 if rng.random() < 0.7 else int(rng.choice(OTHER_PROGRAMS))
         name = f"tune-fluid-{seed}-p{program}-{sr}"
-        path = cache_dir() / f"{name}.flac"
-        if not path.exists():
-            audio = render_midi(generate_performance(seed=seed, duration_s=duration_s), soundfont=soundfont, sr=sr,
-                                program=program, peak_dbfs=float(rng.uniform(-12, -1)))
-            sf.write(str(path), audio, sr, subtype="PCM_24")
-            log.info("rendered %s", path.name)
-        clips.append(Clip(name=name, samples=_read(path), kind="music"))
+
+        def render(seed: int = seed, program: int = program, rng: np.random.Generator = rng) -> np.ndarray:
+            return render_midi(generate_performance(seed=seed, duration_s=duration_s), soundfont=soundfont, sr=sr,
+                               program=program, peak_dbfs=float(rng.uniform(-12, -1)))
+
+        clips.append(_cached_music(name, sr, render))
     return clips
 
 
