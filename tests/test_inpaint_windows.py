@@ -84,3 +84,14 @@ def test_overview_report_of_a_long_file_is_resampled(tmp_path: Path, monkeypatch
     assert rate == 4 * SR // 20 and len(before) == len(after) == 20 * rate
     assert view[1].start == 15 * rate and view[1].end > view[1].start
     assert np.abs(after[view[0].start + 20 : view[0].end - 20]).max() < 0.05 < np.abs(before).max()
+
+
+def test_patch_index_finds_exactly_the_patches_touching_a_range() -> None:
+    rng = np.random.default_rng(3)
+    patches = [windows.Patch(Gap(int(s), int(s) + int(n)), np.zeros((int(n), 1)))
+               for s, n in zip(rng.integers(0, 10_000, 200), rng.integers(1, 2_000, 200), strict=True)]
+    index = windows._PatchIndex(patches)
+    for lo in range(0, 12_000, 137):
+        hi = lo + int(rng.integers(1, 700))
+        expected = [p for p in sorted(patches, key=lambda p: p.gap.start) if p.gap.start < hi and p.gap.end > lo]
+        assert index.touching(lo, hi) == expected
