@@ -8,7 +8,7 @@ import pytest
 from models.clean.detect import TrackAnalysis
 from models.clean.edits import EditList
 from models.clean.labels import BREATH, BUMP, CLICK, FRAME_S, NUM_CLASSES, PAUSE, SPEECH
-from models.clean.planner import PlanSettings, plan
+from models.clean.planner import PlanSettings, plan, room_floor_db
 
 
 def _analysis(segments: list[tuple[int, float]]) -> TrackAnalysis:
@@ -125,6 +125,22 @@ def test_breath_event_takes_in_its_quiet_onset_and_tail() -> None:
     assert breath.start_s == pytest.approx(1.2) and breath.end_s == pytest.approx(1.6)
 
 
+def test_breath_running_into_the_next_word_stops_one_frame_short_of_it() -> None:
+    # An inhale of 90 ms that touches the next word: with EVENT_GUARD_FRAMES = 1 it keeps 80 ms
+    # (min_breath_ms) and is attenuated; its gain ramp (one frame) ends where the word begins.
+    track = _analysis([(SPEECH, 1.0), (PAUSE, 0.3), (BREATH, 0.09), (SPEECH, 1.0)])
+    settings = PlanSettings(breath_mode="remove", min_breath_ms=80, crossfade_ms=10)
+    edits = plan([track], settings)
+    breath = next(e for e in edits.events if e.label == "breath")
+    assert breath.start_s == pytest.approx(1.3) and breath.end_s == pytest.approx(1.38)
+    assert breath.action == "attenuate" and breath.gain_db is not None and breath.gain_db <= -40
+    word_starts_s = 1.39
+    assert breath.end_s + settings.crossfade_ms / 1000 <= word_starts_s + 1e-9
+    # A breath cut off by the guard to less than min_breath_ms is left alone.
+    short = _analysis([(SPEECH, 1.0), (PAUSE, 0.3), (BREATH, 0.08), (SPEECH, 1.0)])
+    assert not [e for e in plan([short], settings).events if e.label == "breath"]
+
+
 def _uncertain_edges(track: TrackAnalysis, frames: list[int], speech_prob: float) -> TrackAnalysis:
     """Pause frames the model half believes are speech (a word's reverberant tail or onset)."""
     probs = track.probs.copy()
@@ -158,3 +174,39 @@ def test_pause_split_by_an_uncertain_frame_is_shortened_once() -> None:
     base = _analysis([(SPEECH, 1.0), (PAUSE, 2.0), (SPEECH, 1.0)])
     edits = plan([_uncertain_edges(base, [200], 0.3)], PlanSettings(max_pause_ms=1000, target_pause_ms=600))
     assert sum(c.end_s - c.start_s for c in edits.cuts) == pytest.approx(1.4)
+
+
+def _unrecognised_sound(track: TrackAnalysis, start_s: float, stop_s: float, *, level_db: float,
+                        breath_prob: float) -> TrackAnalysis:
+    """Frames the model calls a pause (with ``breath_prob`` of doubt) at ``level_db``: a sound it never heard."""
+    probs, energy = track.probs.copy(), track.energy_db.copy()
+    frames = slice(round(start_s / FRAME_S), round(stop_s / FRAME_S))
+    probs[frames] = 0.0
+    probs[frames, BREATH] = breath_prob
+    probs[frames, PAUSE] = 1.0 - breath_prob
+    energy[frames] = level_db
+    return TrackAnalysis(probs=probs, labels=track.labels, energy_db=energy, reference_db=track.reference_db,
+                         duration_s=track.duration_s, sample_rate=track.sample_rate)
+
+
+def test_audible_sound_the_model_calls_a_pause_becomes_a_breath_event() -> None:
+    base = _analysis([(SPEECH, 1.0), (PAUSE, 2.0), (SPEECH, 1.0)])  # room tone at -60 dBFS
+    heard = _unrecognised_sound(base, 1.5, 1.8, level_db=-45.0, breath_prob=0.15)
+    breaths = [e for e in plan([heard], PlanSettings()).events if e.label == "breath"]
+    assert [(b.start_s, b.end_s) for b in breaths] == [(pytest.approx(1.5), pytest.approx(1.8))]
+    # At the room tone's level (a hum, a fan: part of the floor), or without any doubt in the
+    # model (AUDIBLE_EVENT_PROB), or in the reverberation right after a word: no event.
+    for track in (_unrecognised_sound(base, 1.5, 1.8, level_db=-59.0, breath_prob=0.15),
+                  _unrecognised_sound(base, 1.5, 1.8, level_db=-45.0, breath_prob=0.05),
+                  _unrecognised_sound(base, 1.0, 1.15, level_db=-45.0, breath_prob=0.15)):
+        assert not [e for e in plan([track], PlanSettings()).events if e.label == "breath"]
+
+
+def test_room_floor_follows_a_steady_tone_not_the_sounds_over_it() -> None:
+    energy = np.full(1000, -55.0, dtype=np.float32)
+    energy[100:400] = -20.0  # a word
+    energy[600:640] = -35.0  # a breath
+    floor = room_floor_db(energy)
+    assert floor.shape == energy.shape
+    np.testing.assert_allclose(floor, -55.0)
+    assert room_floor_db(np.zeros(0, dtype=np.float32)).shape == (0,)

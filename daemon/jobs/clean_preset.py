@@ -23,7 +23,7 @@ class PresetSettings(BaseModel):
                                     description="speech probability above which a frame is protected")
     breath_mode: Literal["keep", "attenuate", "remove"] = "attenuate"
     breath_gain_db: float = Field(-15.0, ge=-80, le=0)
-    min_breath_ms: float = Field(80.0, ge=10, le=2000)
+    min_breath_ms: float = Field(60.0, ge=10, le=2000)
     click_mode: Literal["keep", "repair"] = "repair"
     max_repair_ms: float = Field(20.0, ge=1, le=100)
     bump_mode: Literal["keep", "attenuate", "cut"] = "cut"

@@ -42,3 +42,28 @@ class FrameNet(nn.Module):
         local = self.conv(features.transpose(1, 2)).transpose(1, 2)  # (batch, frames, channels)
         context, _ = self.gru(local)  # (batch, frames, 2*hidden)
         return self.head(torch.cat([local, context], dim=-1))
+
+
+ENSEMBLE_ARCH = "clean.FrameNetEnsemble"
+
+
+@register_arch(ENSEMBLE_ARCH)
+class FrameNetEnsemble(nn.Module):
+    """Several :class:`FrameNet` trained on the same data from different starts, averaged.
+
+    A breath timbre none of the training sources has is where single models disagree; the mean
+    of their class probabilities is steadier there than either one. ``forward`` returns the log
+    of that mean, so a softmax (as every caller applies) gives back the averaged probabilities:
+    ``(batch, frames, FEATURE_DIM)`` features to ``(batch, frames, NUM_CLASSES)`` log-probabilities.
+    """
+
+    def __init__(self, *, members: int = 2, feature_dim: int = FEATURE_DIM, channels: int = 96, hidden: int = 64,
+                 num_classes: int = NUM_CLASSES) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(
+            FrameNet(feature_dim=feature_dim, channels=channels, hidden=hidden, num_classes=num_classes)
+            for _ in range(members))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        probs = torch.stack([torch.softmax(member(features), dim=-1) for member in self.members]).mean(dim=0)
+        return torch.log(probs.clamp_min(1e-12))

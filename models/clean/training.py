@@ -50,6 +50,10 @@ class TrainConfig:
     learning_rate: float = 2e-3
     checkpoint_every_s: float = 180.0
     seed: int = 1234
+    #: Seed of the weight initialisation and the crops drawn (None: ``seed``). Shards and the
+    #: check episodes always use ``seed``, so a second model of an ensemble trains on the same
+    #: rendered data, only from another start.
+    train_seed: int | None = None
     model_config: dict[str, int] = field(default_factory=dict)
     #: Training breath sources left out (keys of :func:`sources.train_breath_keys`): a
     #: leave-one-source-out run, checked on episodes whose breaths all come from the first one.
@@ -61,10 +65,17 @@ class TrainConfig:
     @property
     def run_tag(self) -> str:
         """The recipe tag plus training-only options (shards do not depend on them)."""
-        if self.spec_augment is None:
-            return self.recipe_tag
-        return self.recipe_tag + "-specaug" + (f"-breq{self.spec_augment.breath_eq_db:g}"
-                                               if self.spec_augment.breath_eq_db else "")
+        tag = self.recipe_tag
+        if self.spec_augment is not None:
+            tag += "-specaug" + (f"-breq{self.spec_augment.breath_eq_db:g}" if self.spec_augment.breath_eq_db else "")
+        if self.train_seed is not None:
+            tag += f"-seed{self.train_seed}"
+        return tag
+
+    @property
+    def init_seed(self) -> int:
+        """The seed of the weights' start and of the crops drawn."""
+        return self.seed if self.train_seed is None else self.train_seed
 
     @property
     def recipe_tag(self) -> str:
@@ -228,7 +239,7 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = log.info) ->
     from models.registry import save_checkpoint
 
     torch.set_num_threads(1)
-    torch.manual_seed(config.seed)
+    torch.manual_seed(config.init_seed)
     shard_paths = ensure_training_shards(config, progress=progress)
     val_audio, val_labels = load_validation_set(monitor_set(config))
     val_feats = [features_of(a) for a in val_audio[:20]]
@@ -250,9 +261,9 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = log.info) ->
         step = int(state["step"])
         progress(f"resumed from step {step}")
     weights = torch.tensor(CLASS_WEIGHTS, dtype=torch.float32)
-    rng = np.random.default_rng(config.seed + step)
+    rng = np.random.default_rng(config.init_seed + step)
     # A generator of its own, so switching augmentation on leaves the crops drawn unchanged.
-    augment_rng = np.random.default_rng(config.seed + 31 + step)
+    augment_rng = np.random.default_rng(config.init_seed + 31 + step)
     last_save = time.monotonic()
     running = 0.0
 
@@ -305,3 +316,19 @@ def export_weights(checkpoint: Path, weights_path: Path, *, name: str) -> Path:
     save_checkpoint(weights_path, state["arch"], state["config"], state["state_dict"], step=state["step"])
     update_manifest(name, weights_path, extra={"arch": state["arch"], "step": int(state["step"])})
     return weights_path
+
+
+def ensemble_payload(checkpoints: list[Path]) -> dict[str, Any]:
+    """One :class:`FrameNetEnsemble` checkpoint payload from member checkpoints of one architecture
+    (training checkpoints or exported weights; optimizer state is dropped)."""
+    import torch
+
+    from models.clean.network import ARCH, ENSEMBLE_ARCH
+
+    states = [torch.load(path, map_location="cpu", weights_only=True) for path in checkpoints]
+    if any(state["arch"] != ARCH or state["config"] != states[0]["config"] for state in states):
+        raise ValueError(f"ensemble members must all be {ARCH} with one config")
+    state_dict = {f"members.{index}.{key}": value
+                  for index, state in enumerate(states) for key, value in state["state_dict"].items()}
+    return {"arch": ENSEMBLE_ARCH, "config": {"members": len(states), **states[0]["config"]},
+            "state_dict": state_dict, "step": [int(state["step"]) for state in states]}

@@ -31,7 +31,7 @@ import torch
 from models.clean import bench
 from models.clean.augment import SpecAugment
 from models.clean.network import FrameNet  # noqa: F401  (registers the architecture)
-from models.clean.training import TrainConfig, ensure_unseen_breath_set, load_validation_set, train
+from models.clean.training import TrainConfig, ensemble_payload, ensure_unseen_breath_set, load_validation_set, train
 from models.registry import build_model, load_checkpoint_file
 
 CACHE = Path("data-cache/clean")
@@ -44,25 +44,32 @@ def main() -> None:
     parser.add_argument("--spec-augment", action="store_true", help="random EQ and frequency masks in training")
     parser.add_argument("--breath-eq-db", type=float, default=0.0,
                         help="with --spec-augment: random EQ of up to this many dB on breath frames only")
+    parser.add_argument("--train-seed", type=int, default=None,
+                        help="seed of the weights' start and the crops (same shards): a second ensemble member")
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--shards", type=int, default=8)
-    parser.add_argument("--score-only", type=Path, default=None, help="score this checkpoint instead of training")
+    parser.add_argument("--score-only", type=Path, nargs="+", default=None,
+                        help="score this checkpoint (several: their ensemble) instead of training")
     args = parser.parse_args()
     torch.set_num_threads(1)
     extra: dict[str, Any] = {} if args.random_share is None else {"random_breath_share": args.random_share}
+    if args.train_seed is not None:
+        extra["train_seed"] = args.train_seed
     if args.spec_augment:
         extra["spec_augment"] = SpecAugment(breath_eq_db=args.breath_eq_db)
     probe = TrainConfig(cache_dir=CACHE, checkpoint=Path("unused"), without_breaths=tuple(args.without), **extra)
-    name = probe.run_tag if args.score_only is None else f"{probe.run_tag}-score-{args.score_only.stem}"
+    name = probe.run_tag if args.score_only is None else (
+        f"{probe.run_tag}-score-{'+'.join(path.stem for path in args.score_only)}")
     run_dir = CACHE / "runs"
     run_dir.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(filename=run_dir / f"loso-{name}.log", level=logging.INFO, format="%(asctime)s %(message)s")
-    checkpoint = args.score_only or run_dir / f"loso-{probe.run_tag}-{args.steps}.pt"
+    checkpoints = args.score_only or [run_dir / f"loso-{probe.run_tag}-{args.steps}.pt"]
     if args.score_only is None:
-        config = TrainConfig(cache_dir=CACHE, checkpoint=checkpoint, steps=args.steps, shards=args.shards,
+        config = TrainConfig(cache_dir=CACHE, checkpoint=checkpoints[0], steps=args.steps, shards=args.shards,
                              without_breaths=tuple(args.without), **extra)
         train(config, progress=logging.getLogger("loso").info)
-    model = build_model(load_checkpoint_file(checkpoint))
+    model = build_model(load_checkpoint_file(checkpoints[0]) if len(checkpoints) == 1
+                        else ensemble_payload(checkpoints))
     audio, labels = load_validation_set(ensure_unseen_breath_set(probe, args.without[0]))
     result = bench.score(name, bench.our_system(model, bench.bench_settings()), list(audio), list(labels))
     frames = _frame_recall(model, audio, labels)
