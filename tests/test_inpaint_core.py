@@ -149,6 +149,34 @@ def test_auto_without_model_uses_similarity_for_long_repeated_material() -> None
     assert snr_db(x[start:end], result.samples[start:end, 0]) > 10
 
 
+def test_a_close_repeat_wins_over_the_model_for_long_gaps_only() -> None:
+    from models.inpaint.network import SpectralGapNet
+
+    rng = np.random.default_rng(5)
+    bar = np.concatenate([np.sin(2 * np.pi * f * np.arange(SR // 4) / SR) * np.exp(-np.linspace(0, 3, SR // 4))
+                          for f in rng.uniform(200, 800, size=4)])
+    x = np.tile(bar, 4) + 0.003 * rng.standard_normal(4 * len(bar))  # a repeat, but not a perfect one
+    model = SpectralGapNet(hidden=8, dilations=(1,), copy_input=True).eval()
+    start = int(2.2 * SR)
+    damaged = x.copy()
+    damaged[start : start + int(0.3 * SR)] = 0.0
+    known = np.ones(len(x), dtype=bool)
+    known[start : start + int(0.3 * SR)] = False
+    match = find_similar(damaged, SR, start, start + int(0.3 * SR), known=known)
+    params = FillParams()
+    assert match is not None and params.copy_over_model_score_long <= match.score < params.copy_over_model_score
+
+    def method(length_s: float, fill_params: FillParams) -> str:
+        gap = Gap(start, start + int(length_s * SR))
+        zeroed = x.copy()
+        zeroed[gap.start : gap.end] = 0.0
+        return inpaint(zeroed, SR, [gap], params=fill_params, model=model).fills[0].method
+
+    assert method(0.3, params) == "similarity"
+    assert method(0.2, params) == "model"  # short gaps: the model's fill, unless the match is near perfect
+    assert method(0.3, FillParams(copy_over_model_score_long=0.99)) == "model"
+
+
 def test_stft_round_trip_and_grid() -> None:
     grid = StftGrid.for_rate(44100)
     assert grid.n_fft == 4 * grid.hop and grid.n_fft == 2048

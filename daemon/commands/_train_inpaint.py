@@ -22,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="20 s clips of generated music on the FreePats pianos (TiMidity++) added to the music")
     parser.add_argument("--band-limit-share", type=float, default=defaults.band_limit_share,
                         help="share of speech examples seen band-limited as at 16 or 8 kHz (music: a quarter)")
+    parser.add_argument("--power-weight", type=float, default=defaults.power_weight,
+                        help="weight of the loss on each band's mean power over the gap (0: log magnitudes only); "
+                             "pulls fills toward the loudness of what they replace")
     parser.add_argument("--lr", type=float, default=defaults.lr, help="peak learning rate of this stage")
     parser.add_argument("--schedule-from", type=int, default=defaults.schedule_from,
                         help="step where this stage's one-cycle schedule starts (a later stage resumed from the "
@@ -40,7 +43,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
     config = TrainConfig(steps=args.steps, batch=args.batch, music_clips=args.music_clips,
                          speech_clips=args.speech_clips, freepats_clips=args.freepats_clips, lr=args.lr,
-                         band_limit_share=args.band_limit_share,
+                         band_limit_share=args.band_limit_share, power_weight=args.power_weight,
                          schedule_from=args.schedule_from, min_gap_s=args.min_gap_ms / 1000,
                          max_gap_s=args.max_gap_ms / 1000)
     with ctx.progress("train inpaint") as progress:

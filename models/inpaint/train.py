@@ -2,13 +2,17 @@
 
 Each example is a random ~3 s excerpt of a training clip at a random level with
 one gap of 40 ms to 1 s; the loss is the L1 + L2 error of log magnitudes on the
-gap's frames only, which is what the log-spectral distance measures.
+gap's frames only, which is what the log-spectral distance measures, optionally
+plus a term on each band's mean power over the gap (``power_weight``): a log-magnitude
+loss alone predicts a bin's median level, below its mean power, so fills sound quieter
+than their surroundings.
 The run checkpoints every few minutes and resumes exactly where it stopped, so
 a session ending mid-run loses minutes, not the run.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from dataclasses import asdict, dataclass
@@ -55,6 +59,10 @@ class TrainConfig:
     #: Share of speech examples seen as at 16 kHz or 8 kHz (a quarter of that share for music): the
     #: bins above the Nyquist frequency at the floor, as :mod:`models.inpaint.spectral` pads them.
     band_limit_share: float = 0.0
+    #: Weight of :func:`band_power_loss` (0 = log magnitudes only, as stages 1-4 trained).
+    power_weight: float = 0.0
+    #: Log-spaced frequency bands the power term compares (see :func:`power_band_edges`).
+    power_bands: int = 16
 
 
 def log_magnitude(audio: Any) -> Any:
@@ -182,6 +190,42 @@ def gap_loss(prediction: Any, target: Any, mask: Any) -> Any:
     return (error.abs().sum() + 0.5 * (error**2).sum()) / count
 
 
+def power_band_edges(bins: int, count: int) -> list[tuple[int, int]]:
+    """``count`` contiguous bin ranges ``[lo, hi)`` covering ``0..bins``, log-spaced from bin 2 (~43 Hz)."""
+    inner = np.geomspace(2, bins, count + 1)[1:-1]
+    edges = [0, *sorted({round(float(v)) for v in inner}), bins]
+    return [(lo, hi) for lo, hi in itertools.pairwise(edges) if hi > lo]
+
+
+def band_power_loss(prediction: Any, target: Any, mask: Any, *, bands: int = 16) -> Any:
+    """Mean over examples of ``sum_b (bins_b / bins) * |L_pred,b - L_target,b|``.
+
+    ``L_b`` is half the log of the mean linear power ``|X|^2`` over band ``b``'s bins
+    and the gap's frames (a log RMS magnitude, in the log-magnitude loss's units), so
+    the term measures whether the fill is as loud as what it replaces, per band.
+    A log-magnitude loss alone pulls every bin to its median level, which for
+    uncertain content (will a note sound in the gap?) is well below the mean power:
+    the fill is heard as a dip. Bands weigh by their width, so the term pulls with the
+    same strength per bin as the log-magnitude loss does. ``prediction``, ``target``
+    (B, F, T) natural-log magnitudes; ``mask`` (B, T), 1 = gap frame.
+    """
+    import torch
+
+    gap = mask.unsqueeze(1) > 0.5  # (B, 1, T)
+    frames = mask.sum(dim=1).clamp(min=1.0)  # (B,)
+    bins = prediction.shape[1]
+    total = prediction.new_zeros(prediction.shape[0])
+    for lo, hi in power_band_edges(bins, bands):
+        count = torch.log(frames * (hi - lo))
+
+        def level(log_mag: Any, lo: int = lo, hi: int = hi, count: Any = count) -> Any:
+            doubled = torch.where(gap, 2.0 * log_mag[:, lo:hi], torch.full_like(log_mag[:, lo:hi], -1e4))
+            return 0.5 * (torch.logsumexp(doubled.flatten(1), dim=1) - count)
+
+        total = total + (hi - lo) / bins * (level(prediction) - level(target)).abs()
+    return total.mean()
+
+
 def train(
     config: TrainConfig,
     *,
@@ -234,6 +278,9 @@ def train(
             copy = band_limited(copy, keep) if copy is not None else None
         prediction = model(target, batch.mask, copy, batch.copy_score if config.copy_input else None)
         loss = gap_loss(prediction, target, batch.mask)
+        if config.power_weight:
+            loss = loss + config.power_weight * band_power_loss(prediction, target, batch.mask,
+                                                                bands=config.power_bands)
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
