@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from models.transcribe.evaluate import score
-from models.transcribe.features import HOP, N_BINS, SAMPLE_RATE, frame_count, log_spectrogram
+from models.transcribe.features import (
+    HOP,
+    N_BINS,
+    SAMPLE_RATE,
+    bin_midi,
+    frame_count,
+    log_spectrogram,
+    long_spectrogram,
+    model_features,
+)
 from models.transcribe.network import HarmonicOnsetsFrames
 from models.transcribe.transcriber import predict
 
 
-def _tiny() -> HarmonicOnsetsFrames:
+def _tiny(input_channels: int = 1) -> HarmonicOnsetsFrames:
     torch.manual_seed(0)
-    model = HarmonicOnsetsFrames(channels=(2, 4, 4), dilations=(1, 2), frame_dilations=(1,), dropout=0.0)
+    model = HarmonicOnsetsFrames(channels=(2, 4, 4), dilations=(1, 2), frame_dilations=(1,), dropout=0.0,
+                                 input_channels=input_channels)
     return model.eval()
 
 
@@ -25,10 +36,11 @@ def test_heads_have_one_output_per_frame_and_key() -> None:
     assert float(out.velocity.min()) >= 0.0 and float(out.velocity.max()) <= 1.0
 
 
-def test_chunked_prediction_matches_one_pass() -> None:
+@pytest.mark.parametrize("input_channels", [1, 2])
+def test_chunked_prediction_matches_one_pass(input_channels: int) -> None:
     rng = np.random.default_rng(0)
     audio = (0.1 * rng.standard_normal(SAMPLE_RATE * 6)).astype(np.float32)
-    model = _tiny()
+    model = _tiny(input_channels)
     whole = predict(model, audio, chunk_frames=10_000)
     chunked = predict(model, audio, chunk_frames=70)
     assert whole.n_frames == frame_count(audio.shape[0])
@@ -39,6 +51,20 @@ def test_chunked_prediction_matches_one_pass() -> None:
 def test_features_are_finite_for_silence_and_short_input() -> None:
     assert np.isfinite(log_spectrogram(np.zeros(SAMPLE_RATE, np.float32))).all()
     assert log_spectrogram(np.zeros(HOP // 2, np.float32)).shape == (1, N_BINS)
+    assert np.isfinite(long_spectrogram(np.zeros(SAMPLE_RATE, np.float32))).all()
+    assert model_features(np.zeros(HOP // 2, np.float32), input_channels=2).shape == (1, 2, N_BINS)
+
+
+def test_long_window_separates_neighbouring_bass_keys() -> None:
+    """A sine on A1 (55 Hz; the next key is 3.3 Hz away): the long window's level one key up is
+    far below the peak, while the 2048-point window's 7.8 Hz bins blur the two keys together."""
+    t = np.arange(SAMPLE_RATE * 2) / SAMPLE_RATE
+    audio = (0.3 * np.sin(2 * np.pi * 55.0 * t)).astype(np.float32)
+    a1, a_sharp1 = 2 * (33 - 21), 2 * (34 - 21)
+    assert bin_midi(a1) == 33
+    long, short = long_spectrogram(audio)[50], log_spectrogram(audio)[50]
+    assert long[a1] - long[a_sharp1] > 2.0  # log power: a factor of e**2
+    assert short[a1] - short[a_sharp1] < 0.5
 
 
 def test_scores_are_perfect_for_identical_notes_and_drop_for_shifted_ones() -> None:
@@ -69,5 +95,18 @@ def test_widened_model_starts_from_exactly_the_narrow_models_outputs() -> None:
     features = torch.randn(1, 40, N_BINS)
     with torch.inference_mode():
         before, after = narrow(features), wide(features)
+    for head in ("onset", "offset", "frame", "velocity"):
+        torch.testing.assert_close(getattr(after, head), getattr(before, head))
+
+
+def test_second_input_plane_starts_with_no_influence() -> None:
+    from models.transcribe.train import widened_state
+
+    one = _tiny()
+    two = _tiny(input_channels=2)
+    two.load_state_dict(widened_state(one.state_dict(), two.state_dict()))
+    features = torch.randn(1, 40, 2, N_BINS)
+    with torch.inference_mode():
+        before, after = one(features[:, :, 0]), two(features)
     for head in ("onset", "offset", "frame", "velocity"):
         torch.testing.assert_close(getattr(after, head), getattr(before, head))

@@ -24,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="more shards of music transposed down into the bass (FluidR3 and FreePats)")
     parser.add_argument("--channels", type=int, nargs=3, default=[8, 24, 24], metavar=("PITCH", "HARMONIC", "KEYS"),
                         help="network width: pitch layers, harmonic/context layers, per-key trunk")
+    parser.add_argument("--input-channels", type=int, choices=(1, 2), default=2,
+                        help="spectrogram planes: 1 = 2048-point window only, 2 = also the 8192-point one "
+                             "(shards in data-cache/transcribe/train-2ch/)")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (halves every --lr-half-life)")
     parser.add_argument("--lr-half-life", type=float, default=4000.0, help="steps for the learning rate to halve")
@@ -64,14 +67,17 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         for source, count in (("fluidr3", args.shards), ("freepats", args.freepats_shards),
                               ("low", args.low_shards)):
             for shard in range(count):
-                dataset.build_shard(shard, cache_dir=args.cache_dir, source=source)
-        result: dict[str, object] = {f"{source} shards": len(dataset.existing_shards(args.cache_dir, source))
-                                     for source in dataset.SOURCES}
+                dataset.build_shard(shard, cache_dir=args.cache_dir, source=source,
+                                    input_channels=args.input_channels)
+        result: dict[str, object] = {
+            f"{source} shards": len(dataset.existing_shards(args.cache_dir, source, args.input_channels))
+            for source in dataset.SOURCES}
     else:
         config = TrainConfig(cache_dir=args.cache_dir, checkpoint=args.checkpoint,
                              weights=args.weights_out or WEIGHTS_DIR / "transcribe-piano.pt",
                              target_shards=args.shards, freepats_shards=args.freepats_shards,
-                             low_shards=args.low_shards, channels=tuple(args.channels), batch=args.batch,
+                             low_shards=args.low_shards, channels=tuple(args.channels),
+                             input_channels=args.input_channels, batch=args.batch,
                              max_steps=args.max_steps,
                              max_minutes=args.max_minutes, eval_every=args.eval_every, lr=args.lr,
                              lr_half_life_steps=args.lr_half_life, anneal_start_step=args.anneal_start,

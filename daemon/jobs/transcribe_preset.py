@@ -12,7 +12,7 @@ class PresetSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    onset_threshold: float = Field(default=0.35, gt=0.0, lt=1.0,
+    onset_threshold: float = Field(default=0.3, gt=0.0, lt=1.0,
                                    description="onset probability that starts a note")
     frame_threshold: float = Field(default=0.4, gt=0.0, lt=1.0,
                                    description="frame probability that keeps a note sounding")
@@ -26,7 +26,7 @@ class PresetSettings(BaseModel):
     ghost_ratio: float = Field(default=0.5, ge=0.0, le=1.0,
                                description="drop an onset weaker than this fraction of a coinciding onset "
                                            "an octave, twelfth or two octaves below (its partial)")
-    ghost_frame_threshold: float = Field(default=0.7, ge=0.0, le=1.0,
+    ghost_frame_threshold: float = Field(default=0.6, ge=0.0, le=1.0,
                                          description="a possible partial must be held at this frame probability "
                                                      "for 120 ms to count as a key")
     offset_snap_ms: float = Field(default=160.0, ge=0.0, le=500.0,

@@ -3,9 +3,11 @@
 Training items: a performance (a music21 corpus piece or a generated texture,
 alternately), rendered with FluidR3 on one of several piano programs at 32 kHz,
 resampled to 16 kHz, degraded by a random augmentation chain, peak-normalized
-and turned into log-mel features. Items are written in shards of
+and turned into the network's features. Items are written in shards of
 :data:`SHARD_ITEMS` as ``.npz`` (features float16 plus the sounding notes), so
-rendering happens once and training reads compact arrays.
+rendering happens once and training reads compact arrays. Shards for two-channel
+networks (short and long window, ``input_channels=2``) live in ``train-2ch/``; an
+item's audio is the same in both (every random choice is seeded by its index).
 
 Validation material is rendered with the held-out TimGM6mb soundfont from
 held-out corpus pieces and held-out generator seeds, as audio files plus note
@@ -30,7 +32,7 @@ from models.synth.midi_render import render_midi
 from models.synth.sources import assert_trainable, training_soundfonts, validation_soundfonts
 from models.synth.timidity_render import render_freepats
 from models.transcribe import augment
-from models.transcribe.features import SAMPLE_RATE, log_spectrogram, normalize_peak
+from models.transcribe.features import SAMPLE_RATE, model_features, normalize_peak
 from models.transcribe.labels import notes_array
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,7 @@ VALIDATION_SR = 22050
 
 @dataclass(frozen=True)
 class Item:
-    """One training excerpt: features ``(frames, mels)`` float16 and notes ``(n, 4)``."""
+    """One training excerpt: features ``(frames, bins)`` or ``(frames, 2, bins)`` float16, notes ``(n, 4)``."""
 
     features: np.ndarray
     notes: np.ndarray
@@ -113,7 +115,7 @@ def transposed_down(performance: compositions.Performance, semitones: int) -> co
     return replace(performance, name=f"{performance.name} (-{semitones})", notes=notes)
 
 
-def render_training_item(index: int, *, cache_dir: Path, source: str = "fluidr3") -> Item:
+def render_training_item(index: int, *, cache_dir: Path, source: str = "fluidr3", input_channels: int = 1) -> Item:
     """Training item ``index`` of ``source``: FluidR3 through FluidSynth, the FreePats pianos through
     TiMidity++, or "low" (music transposed down into the bass, on FluidR3 or FreePats by item parity);
     FreePats and "low" items draw performances from index ranges of their own (other music)."""
@@ -137,7 +139,7 @@ def render_training_item(index: int, *, cache_dir: Path, source: str = "fluidr3"
         audio = render_midi(performance, soundfont=training_soundfonts()[0], sr=SAMPLE_RATE, render_sr=RENDER_SR,
                             program=int(rng.choice(TRAIN_PROGRAMS)), peak_dbfs=None)
     audio = augment.random_chain(audio, SAMPLE_RATE, rng)
-    features = log_spectrogram(normalize_peak(audio)).astype(np.float16)
+    features = model_features(normalize_peak(audio), input_channels=input_channels).astype(np.float16)
     notes = notes_array([(n.pitch, n.start_s, n.end_s, n.velocity) for n in performance.sounding_notes()])
     return Item(features=features, notes=notes)
 
@@ -147,17 +149,21 @@ def _shard_prefix(source: str) -> str:
     return "shard" if source == "fluidr3" else source
 
 
-def shard_path(cache_dir: Path, shard: int, source: str = "fluidr3") -> Path:
-    return cache_dir / "train" / f"{_shard_prefix(source)}-{shard:04d}.npz"
+def _shard_folder(cache_dir: Path, input_channels: int) -> Path:
+    return cache_dir / ("train" if input_channels == 1 else f"train-{input_channels}ch")
 
 
-def build_shard(shard: int, *, cache_dir: Path, source: str = "fluidr3") -> Path:
+def shard_path(cache_dir: Path, shard: int, source: str = "fluidr3", input_channels: int = 1) -> Path:
+    return _shard_folder(cache_dir, input_channels) / f"{_shard_prefix(source)}-{shard:04d}.npz"
+
+
+def build_shard(shard: int, *, cache_dir: Path, source: str = "fluidr3", input_channels: int = 1) -> Path:
     """Render and store training shard ``shard`` of ``source`` (items ``shard * SHARD_ITEMS`` onward)."""
-    path = shard_path(cache_dir, shard, source)
+    path = shard_path(cache_dir, shard, source, input_channels)
     if path.exists():
         return path
-    items = [render_training_item(shard * SHARD_ITEMS + k, cache_dir=cache_dir, source=source)
-             for k in range(SHARD_ITEMS)]
+    items = [render_training_item(shard * SHARD_ITEMS + k, cache_dir=cache_dir, source=source,
+                                  input_channels=input_channels) for k in range(SHARD_ITEMS)]
     lengths = np.array([item.features.shape[0] for item in items])
     note_counts = np.array([item.notes.shape[0] for item in items])
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -178,8 +184,8 @@ def load_shard(path: Path) -> list[Item]:
                  notes=notes[note_bounds[i]:note_bounds[i + 1]]) for i in range(len(lengths))]
 
 
-def existing_shards(cache_dir: Path, source: str = "fluidr3") -> list[Path]:
-    return sorted((cache_dir / "train").glob(f"{_shard_prefix(source)}-*.npz"))
+def existing_shards(cache_dir: Path, source: str = "fluidr3", input_channels: int = 1) -> list[Path]:
+    return sorted(_shard_folder(cache_dir, input_channels).glob(f"{_shard_prefix(source)}-*.npz"))
 
 
 # --------------------------------------------------------------------------- validation set

@@ -52,7 +52,7 @@ class DecodeSettings:
     """Decoding thresholds (probabilities) and limits; the defaults are the ``piano`` preset's, chosen
     with ``reamend bench transcribe --tune`` on the selection pieces."""
 
-    onset_threshold: float = 0.35
+    onset_threshold: float = 0.3
     frame_threshold: float = 0.4
     offset_threshold: float = 0.8
     retrigger_threshold: float = 0.5
@@ -60,7 +60,7 @@ class DecodeSettings:
     gap_frames: int = 1
     min_duration_s: float = 0.03
     ghost_ratio: float = 0.5
-    ghost_frame_threshold: float = 0.7
+    ghost_frame_threshold: float = 0.6
     offset_snap_frames: int = 8
     offset_snap_threshold: float = 0.2
     #: Keys that must show an offset peak together for a pedal release; 0 turns the rule off.

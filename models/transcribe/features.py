@@ -12,6 +12,12 @@ Audio is peak-normalized first: the network learns loudness from timbre and
 relative level, not from the recording's gain. 16 kHz keeps every piano
 fundamental and the partials that matter while making the STFT cheap; a 20 ms
 hop is fine enough for 50 ms onset tolerance once peaks are interpolated.
+
+A second, long-window spectrogram (:func:`long_spectrogram`, 8192 points: 512 ms,
+1.95 Hz bins) on the same grid and frames separates the bass: the 2048-point
+window's 7.8 Hz bins cannot tell keys apart whose fundamentals are 1.6 to 7 Hz
+apart (A0 to B2), and below C2 not even their sixth partials. Networks built
+with ``input_channels=2`` see both, stacked as channels (:func:`model_features`).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import numpy as np
 SAMPLE_RATE = 16000
 HOP = 320
 N_FFT = 2048
+N_FFT_LONG = 8192
 BINS_PER_SEMITONE = 2
 LOWEST_MIDI = 21
 SEMITONES = 110
@@ -37,15 +44,15 @@ def bin_midi(index: float) -> float:
     return LOWEST_MIDI + index / BINS_PER_SEMITONE
 
 
-@lru_cache(maxsize=1)
-def _filterbank() -> np.ndarray:
-    """Triangular filters ``(N_BINS, N_FFT // 2 + 1)`` on a semitone grid, each summing to one.
+@lru_cache(maxsize=2)
+def _filterbank(n_fft: int = N_FFT) -> np.ndarray:
+    """Triangular filters ``(N_BINS, n_fft // 2 + 1)`` on a semitone grid, each summing to one.
 
-    Low keys are closer together than the FFT's 7.8 Hz bins: there the triangles
-    are widened to span at least one FFT bin on each side (interpolation).
+    Low keys are closer together than the FFT's bins (7.8 Hz at 2048 points): there the
+    triangles are widened to span at least one FFT bin on each side (interpolation).
     """
-    fft_hz = np.arange(N_FFT // 2 + 1) * SAMPLE_RATE / N_FFT
-    spacing = SAMPLE_RATE / N_FFT
+    fft_hz = np.arange(n_fft // 2 + 1) * SAMPLE_RATE / n_fft
+    spacing = SAMPLE_RATE / n_fft
     bank = np.zeros((N_BINS, fft_hz.shape[0]), np.float32)
     for index in range(N_BINS):
         centre = 440.0 * 2 ** ((bin_midi(index) - 69) / 12)
@@ -84,3 +91,47 @@ def log_spectrogram(audio: np.ndarray) -> np.ndarray:
     binned = torch.from_numpy(_filterbank()) @ power
     out = torch.log(binned + _FLOOR).T.contiguous().numpy()
     return out[: frame_count(audio.shape[0])]
+
+
+@lru_cache(maxsize=1)
+def _sparse_long_filterbank() -> object:
+    """The long window's filterbank as a sparse matrix: the dense one would cost 220 x 4097
+    multiply-adds per frame (a large share of the network's cost), its triangles have about 8300 nonzero weights."""
+    from scipy import sparse
+
+    return sparse.csr_matrix(_filterbank(N_FFT_LONG))
+
+
+def long_spectrogram(audio: np.ndarray) -> np.ndarray:
+    """Features ``(frames, N_BINS)`` float32 like :func:`log_spectrogram`, with an 8192-point window.
+
+    Same frames (centred on ``i * HOP``), same semitone grid; four times finer frequency
+    resolution, four times coarser in time, so it adds pitch evidence in the bass while the
+    short window keeps the onsets sharp.
+    """
+    import torch
+
+    samples = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
+    if samples.numel() < N_FFT_LONG // 2 + 1:
+        samples = torch.nn.functional.pad(samples, (0, N_FFT_LONG // 2 + 1 - samples.numel()))
+    spec = torch.stft(samples, n_fft=N_FFT_LONG, hop_length=HOP, window=torch.hann_window(N_FFT_LONG),
+                      center=True, pad_mode="constant", return_complex=True)
+    power = (spec.real.square() + spec.imag.square()).numpy()  # (freq, frames)
+    binned = np.asarray(_sparse_long_filterbank() @ power, dtype=np.float32)
+    out = np.log(binned + _FLOOR).T
+    return np.ascontiguousarray(out[: frame_count(audio.shape[0])])
+
+
+def model_features(audio: np.ndarray, *, input_channels: int) -> np.ndarray:
+    """The network's input for ``audio``: ``(frames, N_BINS)`` for one channel (the 2048-point
+    spectrogram), ``(frames, 2, N_BINS)`` for two (plus the 8192-point one)."""
+    short = log_spectrogram(audio)
+    if input_channels == 1:
+        return short
+    if input_channels != 2:
+        raise ValueError(f"input_channels must be 1 or 2, not {input_channels}")
+    return np.stack([short, long_spectrogram(audio)], axis=1)
+
+
+#: Frames each side whose audio one long-window frame reads (its half window, rounded up).
+LONG_WINDOW_HALF_FRAMES = -(-N_FFT_LONG // 2 // HOP)

@@ -14,9 +14,12 @@ This version keeps those heads but changes the body, for a small CPU budget:
   is what separates a real octave from an octave ghost;
 * time is modelled by dilated temporal convolutions per key (about 0.8 s each
   side) instead of recurrent layers: parallel, fast on a CPU, and chunkable;
-* a key-position plane lets the shared weights still adapt to the register.
+* a key-position plane lets the shared weights still adapt to the register;
+* optionally (``input_channels=2``) a second input plane, the long-window (8192-point)
+  spectrogram on the same grid, for pitch evidence in the bass.
 
-Shapes: input features ``(batch, frames, bins)``; every head ``(batch, frames, 88)``.
+Shapes: input features ``(batch, frames, bins)`` (one channel) or ``(batch, frames, channels, bins)``;
+every head ``(batch, frames, 88)``.
 """
 
 from __future__ import annotations
@@ -78,13 +81,16 @@ class HarmonicOnsetsFrames(nn.Module):
 
     def __init__(self, *, bins_per_semitone: int = 2, channels: tuple[int, int, int] | list[int] = (8, 16, 24),
                  dilations: tuple[int, ...] | list[int] = (1, 2, 4, 8, 16),
-                 frame_dilations: tuple[int, ...] | list[int] = (1, 4), dropout: float = 0.1) -> None:
+                 frame_dilations: tuple[int, ...] | list[int] = (1, 4), dropout: float = 0.1,
+                 input_channels: int = 1) -> None:
         super().__init__()
         c1, c2, c3 = (int(c) for c in channels)
         self.bins_per_semitone = bins_per_semitone
+        #: Spectrogram planes the network reads (see ``models.transcribe.features.model_features``).
+        self.input_channels = int(input_channels)
         self.shifts = tuple(round(s * bins_per_semitone) for s in HARMONIC_SEMITONES)
-        self.input_norm = nn.BatchNorm2d(1)
-        self.local = _block(1, c1, (3, 2 * bins_per_semitone + 1))
+        self.input_norm = nn.BatchNorm2d(self.input_channels)
+        self.local = _block(self.input_channels, c1, (3, 2 * bins_per_semitone + 1))
         self.harmonic = _block(c1 * len(self.shifts) + 1, c2, (3, 1))
         self.context = _block(c2, c2, (3, 3))
         self.to_keys = nn.Sequential(
@@ -129,7 +135,8 @@ class HarmonicOnsetsFrames(nn.Module):
         return torch.cat(stacked, dim=1)
 
     def forward(self, features: torch.Tensor) -> HeadOutputs:
-        x = self.local(self.input_norm(features.unsqueeze(1)))  # (batch, c1, frames, bins)
+        planes = features.unsqueeze(1) if features.dim() == 3 else features.transpose(1, 2)
+        x = self.local(self.input_norm(planes))  # (batch, c1, frames, bins)
         x = self.harmonic(_with_position(self._harmonic_stack(x)))
         x = self.context(x)
         keys = self.to_keys(_with_position(x))[..., :N_KEYS]  # (batch, c3, frames, 88)

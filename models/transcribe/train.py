@@ -62,6 +62,9 @@ class TrainConfig:
     #: Channels of the pitch layers, the harmonic and context layers and the per-key trunk. The shipped
     #: model has 24 in the middle; the runs it was fine-tuned from had 16 (``--init-weights`` widens).
     channels: tuple[int, int, int] = (8, 24, 24)
+    #: Spectrogram planes: 1 (2048-point window) or 2 (plus the 8192-point one; shards in ``train-2ch/``).
+    #: From a one-plane checkpoint, ``init_weights`` adds the second plane with zero weight.
+    input_channels: int = 2
     max_minutes: float = 1e9
     eval_every: int = 250
     save_every_s: float = 180.0
@@ -86,13 +89,14 @@ class _Batcher:
 
     def batch(self, size: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         feats, targets = [], []
-        n_bins = self.items[0].features.shape[1]
+        n_bins = self.items[0].features.shape[-1]
         for index in self.rng.choice(len(self.items), size=size, p=self.weights):
             item = self.items[int(index)]
             start = int(self.rng.integers(0, max(1, item.features.shape[0] - self.crop)))
             crop = item.features[start:start + self.crop].astype(np.float32)
             if crop.shape[0] < self.crop:
-                crop = np.pad(crop, ((0, self.crop - crop.shape[0]), (0, 0)), constant_values=float(crop.min()))
+                padding = ((0, self.crop - crop.shape[0]),) + ((0, 0),) * (crop.ndim - 1)
+                crop = np.pad(crop, padding, constant_values=float(crop.min()))
             feats.append(crop + self._spectral_tilt(n_bins))
             targets.append(make_targets(item.notes, start_frame=start, n_frames=self.crop))
         stacked = {name: np.stack([getattr(t, name) for t in targets]) for name in
@@ -149,7 +153,7 @@ def _lr(config: TrainConfig, step: int) -> float:
 
 def model_config(config: TrainConfig) -> dict[str, Any]:
     """The network's constructor arguments for this run (stored in every checkpoint)."""
-    return {**MODEL_CONFIG, "channels": list(config.channels)}
+    return {**MODEL_CONFIG, "channels": list(config.channels), "input_channels": config.input_channels}
 
 
 def export_weights(model: Any, config: TrainConfig, *, step: int, scores: dict[str, Any]) -> None:
@@ -195,7 +199,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
         shards = _shards(config)
         missing = [source for source, count in _wanted_shards(config).items() if len(shards[source]) < count]
         if missing and (not any(shards.values()) or step % config.build_every == 0):
-            dataset.build_shard(len(shards[missing[0]]), cache_dir=config.cache_dir, source=missing[0])
+            dataset.build_shard(len(shards[missing[0]]), cache_dir=config.cache_dir, source=missing[0],
+                                input_channels=config.input_channels)
             shards = _shards(config)
         if sum(map(len, shards.values())) != shard_count:
             shard_count = sum(map(len, shards.values()))
@@ -254,7 +259,8 @@ def widened_state(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     Each old tensor fills the leading channels; the extra output channels keep their random
     initialization, but every old channel's weights from the extra inputs are zero, so the
     extra channels start with no influence on the heads and grow one as training goes. This lets
-    a wider trunk start from trained weights (minutes) instead of from scratch (hours).
+    a wider trunk start from trained weights (minutes) instead of from scratch (hours). A second
+    input plane (the long-window spectrogram) is added the same way: zero weight into ``local``.
     """
     result = {}
     for name, fresh in new.items():
@@ -285,7 +291,7 @@ def _wanted_shards(config: TrainConfig) -> dict[str, int]:
 
 def _shards(config: TrainConfig) -> dict[str, list[Path]]:
     """The rendered shards training uses, by source (at most the wanted number of each)."""
-    return {source: dataset.existing_shards(config.cache_dir, source)[:count]
+    return {source: dataset.existing_shards(config.cache_dir, source, config.input_channels)[:count]
             for source, count in _wanted_shards(config).items()}
 
 

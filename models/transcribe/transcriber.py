@@ -18,7 +18,7 @@ from models.audio_io import AudioInfo, audio_info, iter_blocks, resample
 from models.chunked import run_chunked
 from models.progress import CancelToken, ProgressFn, check_cancel, scaled
 from models.transcribe.decode import DecodeSettings, Posteriors, TranscribedNote, decode
-from models.transcribe.features import HOP, SAMPLE_RATE, log_spectrogram, normalize_peak
+from models.transcribe.features import HOP, LONG_WINDOW_HALF_FRAMES, SAMPLE_RATE, model_features, normalize_peak
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +87,13 @@ def predict(model: object, audio_16k: np.ndarray, *, chunk_frames: int = CHUNK_F
     n_frames = audio_16k.shape[0] // HOP + 1
     padded = np.pad(audio_16k, (0, n_frames * HOP - audio_16k.shape[0]))
     blocks = padded.reshape(n_frames, HOP)  # (frames, HOP): one block of samples per output frame
-    context = int(getattr(model, "receptive_frames", 40)) + 8
+    input_channels = int(getattr(model, "input_channels", 1))
+    # The network's context plus the frames its features read: 1024 samples each side for the
+    # short window (within the 8 spare frames), 4096 for the long one.
+    context = int(getattr(model, "receptive_frames", 40)) + 8 + (LONG_WINDOW_HALF_FRAMES if input_channels > 1 else 0)
 
     def forward(chunk: np.ndarray) -> np.ndarray:
-        features = log_spectrogram(chunk.reshape(-1))[: chunk.shape[0]]
+        features = model_features(chunk.reshape(-1), input_channels=input_channels)[: chunk.shape[0]]
         with torch.inference_mode():
             out = model(torch.from_numpy(features).unsqueeze(0))  # type: ignore[operator]
         heads = [torch.sigmoid(out.onset), torch.sigmoid(out.offset), torch.sigmoid(out.frame), out.velocity]

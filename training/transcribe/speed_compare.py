@@ -1,5 +1,6 @@
-"""Speed of the previous shipped setup (run 3: 16 channels, 60 s chunks) against the shipped one,
-interleaved on the same four benchmark files so that both see the same machine load.
+"""Speed of the previous shipped model (run 4: one input plane) against the shipped one (run 5: plus the
+8192-point spectrogram), both with 10 s chunks, interleaved on the same four benchmark files so that
+both see the same machine load.
 
 Usage: python training/transcribe/speed_compare.py   (prints x real time per setup, 1 and 2 threads)
 """
@@ -24,10 +25,9 @@ def main() -> None:
     pieces = dataset.build_validation(REPO / "data-cache" / "transcribe", count=32)[8:12]
     audio = [normalize_peak(dataset.validation_audio_16k(p.audio["clean"])) for p in pieces]
     total_s = sum(a.shape[0] for a in audio) / SAMPLE_RATE
-    previous = build_model(load_checkpoint_file(REPO / "training/transcribe/finetune2-step600.pt")).eval()
+    previous = build_model(load_checkpoint_file(REPO / "training/transcribe/finetune3-step1000.pt")).eval()
     shipped = build_model(load_checkpoint_file(REPO / "models/weights/transcribe-piano.pt")).eval()
-    setups = {"previous: 16 ch, chunk 3000": (previous, 3000), "previous: 16 ch, chunk 500": (previous, 500),
-              "shipped: 24 ch, chunk 500": (shipped, 500), "shipped: 24 ch, chunk 3000": (shipped, 3000)}
+    setups = {"previous: 1 input plane": (previous, 500), "shipped: 2 input planes": (shipped, 500)}
     for threads in (1, 2):
         torch.set_num_threads(threads)
         speeds: dict[str, list[float]] = {}
