@@ -14,7 +14,8 @@ Run from the repository root, e.g.::
     nice -n 10 python training/clean/loso_check.py --without fluidr3_gm-121 espeak-whisper \\
         --random-share 0 --steps 1000 --shards 8
 
-Results go to ``data-cache/clean/runs/loso-<recipe>.json`` (and the log next to it).
+Results go to ``data-cache/clean/runs/loso-<recipe>.json`` (and the log next to it); runs of other than
+1000 steps carry ``-<steps>steps`` in that name, so a longer run of a recipe sits beside the short one.
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ def main() -> None:
     if args.spec_augment:
         extra["spec_augment"] = SpecAugment(breath_eq_db=args.breath_eq_db)
     probe = TrainConfig(cache_dir=CACHE, checkpoint=Path("unused"), without_breaths=tuple(args.without), **extra)
-    name = probe.run_tag if args.score_only is None else (
-        f"{probe.run_tag}-score-{'+'.join(path.stem for path in args.score_only)}")
+    tag = probe.run_tag if args.steps == 1000 else f"{probe.run_tag}-{args.steps}steps"
+    name = tag if args.score_only is None else f"{tag}-score-{'+'.join(path.stem for path in args.score_only)}"
     run_dir = CACHE / "runs"
     run_dir.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(filename=run_dir / f"loso-{name}.log", level=logging.INFO, format="%(asctime)s %(message)s")
