@@ -98,6 +98,36 @@ def test_detection_scoring_and_bench_tables() -> None:
     assert "| music | tape | vhs-piano | 0.333 | 0.333 | 0.333 | 1 / 2 / 2 |" in text
 
 
+def test_simulated_dropouts_only_fall_where_something_sounds() -> None:
+    """A long dropout checked only by its surroundings could land on a silent rest and take nothing."""
+    t = np.arange(6 * SR) / SR
+    x = 0.3 * np.sin(2 * np.pi * 330 * t)
+    x[2 * SR : 4 * SR] = 0.0  # a two-second rest
+    damage = simulate_dropouts(x, SR, rng=np.random.default_rng(2), count=12, kinds=("digital_zeros",),
+                               min_ms=200, max_ms=900)
+    assert damage.gaps
+    for gap in damage.gaps:
+        assert np.sqrt(np.mean(x[gap.start : gap.end] ** 2)) > 0.3 * 10 ** (-60 / 20)
+
+
+def test_paired_comparison_picks_the_best_rival_and_brackets_the_mean_difference() -> None:
+    from models.inpaint.bench import BenchResult, markdown_tables, paired_comparison
+
+    rng = np.random.default_rng(3)
+    rival = rng.normal(4.5, 0.2, 40)
+    values = {"reamend": list(rival + 0.05 + rng.normal(0, 0.01, 40)), "janssen": list(rival),
+              "similarity": list(rival - 0.3), "zeros": list(rival - 1.0)}
+    lead = paired_comparison("music", 400, "ViSQOL MOS", values, seed=[1])
+    assert lead.rival == "janssen" and lead.count == 40
+    assert lead.difference == pytest.approx(0.05, abs=0.01)
+    assert 0 < lead.low < lead.difference < lead.high < 0.1  # a real lead: the interval excludes 0
+    noisy = paired_comparison("music", 400, "ViSQOL MOS", {**values, "reamend": list(rival + rng.normal(0, 0.2, 40))},
+                              seed=[1])
+    assert noisy.low < 0 < noisy.high  # the same means with scatter: within noise
+    text = markdown_tables(BenchResult(methods=(), detection=(), speed=(), paired=(lead,)))
+    assert f"| music | 400 ms | ViSQOL MOS | janssen | 40 | {lead.difference:+.3f} |" in text
+
+
 def speech_like(seconds: float = 8.0, *, seed: int = 0) -> np.ndarray:
     """Syllables (voiced buzz plus a hiss burst) between word pauses that decay to a steady noise floor."""
     rng = np.random.default_rng(seed)

@@ -15,8 +15,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--music-clips", type=int, default=4)
     parser.add_argument("--speech-clips", type=int, default=3)
     parser.add_argument("--gaps-per-clip", type=int, default=2)
+    parser.add_argument("--lengths", type=_lengths, default=None, metavar="MS,MS,...",
+                        help="gap lengths in ms (default: 10,25,50,100,200,400,800)")
     parser.add_argument("--no-perceptual", action="store_true", help="skip ViSQOL/PESQ (they are slow)")
     parser.add_argument("--markdown", type=Path, help="also write the tables as Markdown to this file")
+
+
+def _lengths(text: str) -> tuple[int, ...]:
+    """``"100,200"`` -> ``(100, 200)``; a clear argparse error for anything else."""
+    try:
+        lengths = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected gap lengths in ms like 100,200,400, got {text!r}") from None
+    if not lengths or min(lengths) <= 0:
+        raise argparse.ArgumentTypeError(f"gap lengths must be positive, got {text!r}")
+    return lengths
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -29,6 +42,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     torch.set_num_threads(2)
     config = BenchConfig(music_clips=args.music_clips, speech_clips=args.speech_clips,
                          gaps_per_clip=args.gaps_per_clip, perceptual=not args.no_perceptual)
+    if args.lengths is not None:
+        config = dataclasses.replace(config, lengths_ms=args.lengths)
     if args.quick:
         config = dataclasses.replace(config, lengths_ms=(25, 200), music_clips=1, speech_clips=1, gaps_per_clip=1,
                                      detection_clips=1, perceptual=False)

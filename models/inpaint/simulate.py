@@ -27,8 +27,9 @@ class Damage:
 
 def place_gaps(x: np.ndarray, sr: int, lengths_ms: Sequence[float], *, rng: np.random.Generator,
                min_separation_s: float = 0.6, min_level_db: float = -40.0, edge_s: float = 0.5,
-               tries: int = 400) -> list[tuple[int, int]]:
-    """Non-overlapping ``[start, end)`` ranges of the given lengths where the signal is not quiet."""
+               span_min_level_db: float | None = None, tries: int = 400) -> list[tuple[int, int]]:
+    """Non-overlapping ``[start, end)`` ranges of the given lengths where the signal is not quiet
+    (range and surroundings together; with ``span_min_level_db`` the range on its own too)."""
     taken: list[tuple[int, int]] = []
     separation = int(min_separation_s * sr)
     edge = int(edge_s * sr)
@@ -45,6 +46,9 @@ def place_gaps(x: np.ndarray, sr: int, lengths_ms: Sequence[float], *, rng: np.r
             around = np.concatenate([x[max(0, start - length) : start], x[end : end + length], x[start:end]])
             level_db = 20 * np.log10(np.sqrt(np.mean(around**2)) / peak + 1e-12)
             if level_db < min_level_db:
+                continue
+            if span_min_level_db is not None and (
+                    20 * np.log10(np.sqrt(np.mean(x[start:end] ** 2)) / peak + 1e-12) < span_min_level_db):
                 continue
             taken.append((start, end))
             break
@@ -76,14 +80,24 @@ def apply_tape(x: np.ndarray, sr: int, start: int, end: int, *, rng: np.random.G
     return out
 
 
+#: A simulated dropout's own span must be at least this loud relative to the clip's peak.
+DROPOUT_SPAN_MIN_DB = -60.0
+
+
 def simulate_dropouts(x: np.ndarray, sr: int, *, rng: np.random.Generator, count: int,
                       kinds: Sequence[GapKind] = ("digital_zeros", "held_value", "tape"),
                       min_ms: float = 5.0, max_ms: float = 1000.0) -> Damage:
-    """``count`` dropouts (log-uniform lengths), kinds drawn from ``kinds``, on 1-D ``x``."""
+    """``count`` dropouts (log-uniform lengths), kinds drawn from ``kinds``, on 1-D ``x``.
+
+    A dropout only goes where it takes something away: a long one checked only by its
+    surroundings could fall on a rest in the music (80 dB down), where dropping out loses
+    nothing and no detector can, or needs to, find it; so its own span must reach
+    ``DROPOUT_SPAN_MIN_DB`` under the peak.
+    """
     lengths = np.exp(rng.uniform(np.log(min_ms), np.log(max_ms), size=count))
     out = np.asarray(x, dtype=np.float64).copy()
     gaps = []
-    for start, end in place_gaps(out, sr, lengths.tolist(), rng=rng):
+    for start, end in place_gaps(out, sr, lengths.tolist(), rng=rng, span_min_level_db=DROPOUT_SPAN_MIN_DB):
         kind = kinds[int(rng.integers(len(kinds)))]
         if kind == "tape":
             out = apply_tape(out, sr, start, end, rng=rng)
