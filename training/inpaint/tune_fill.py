@@ -9,7 +9,8 @@ Prints mean LSD (and ViSQOL / PESQ with --perceptual) per variant and gap length
 the fill's level against the clean gap's (mean power in the gap, dB; negative = a dip).
 ``--candidate NAME=W.pt`` adds a variant filling with another weight file (repeatable);
 ``--dump FILE.json`` writes every gap's figures with its similarity match score, for
-choice rules tried offline (``training/inpaint/tune_copy_choice.py``).
+choice rules tried offline (``training/inpaint/tune_copy_choice.py``,
+``training/inpaint/tune_janssen_choice.py``).
 The ``oracle*`` variants give the phase reconstruction the clean clip's magnitudes
 (below 11 kHz) instead of the model's: what the phase/border handling alone costs.
 Run: python training/inpaint/tune_fill.py [--perceptual] [--lengths 100,200,400] [--variants a,b] [--weights W.pt]
