@@ -23,8 +23,12 @@ with ``input_channels=2`` see both, stacked as channels (:func:`model_features`)
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 SAMPLE_RATE = 16000
 HOP = 320
@@ -75,6 +79,19 @@ def normalize_peak(audio: np.ndarray, *, peak: float | None = None, target: floa
     return (audio * np.float32(target / reference)).astype(np.float32, copy=False)
 
 
+def _stft_power(audio: np.ndarray, n_fft: int) -> torch.Tensor:
+    """Power ``(n_fft // 2 + 1, frames)`` of a centred Hann STFT with hop :data:`HOP` (a clip
+    shorter than half a window is zero-padded to it, so every spectrogram has a frame)."""
+    import torch
+
+    samples = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
+    if samples.numel() < n_fft // 2 + 1:
+        samples = torch.nn.functional.pad(samples, (0, n_fft // 2 + 1 - samples.numel()))
+    spec = torch.stft(samples, n_fft=n_fft, hop_length=HOP, window=torch.hann_window(n_fft),
+                      center=True, pad_mode="constant", return_complex=True)
+    return spec.real.square() + spec.imag.square()
+
+
 def log_spectrogram(audio: np.ndarray) -> np.ndarray:
     """Features ``(frames, N_BINS)`` float32 of mono 16 kHz ``audio`` (already normalized).
 
@@ -82,13 +99,7 @@ def log_spectrogram(audio: np.ndarray) -> np.ndarray:
     """
     import torch
 
-    samples = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
-    if samples.numel() < N_FFT // 2 + 1:
-        samples = torch.nn.functional.pad(samples, (0, N_FFT // 2 + 1 - samples.numel()))
-    spec = torch.stft(samples, n_fft=N_FFT, hop_length=HOP, window=torch.hann_window(N_FFT),
-                      center=True, pad_mode="constant", return_complex=True)
-    power = spec.real.square() + spec.imag.square()  # (freq, frames)
-    binned = torch.from_numpy(_filterbank()) @ power
+    binned = torch.from_numpy(_filterbank()) @ _stft_power(audio, N_FFT)
     out = torch.log(binned + _FLOOR).T.contiguous().numpy()
     return out[: frame_count(audio.shape[0])]
 
@@ -109,14 +120,7 @@ def long_spectrogram(audio: np.ndarray) -> np.ndarray:
     resolution, four times coarser in time, so it adds pitch evidence in the bass while the
     short window keeps the onsets sharp.
     """
-    import torch
-
-    samples = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
-    if samples.numel() < N_FFT_LONG // 2 + 1:
-        samples = torch.nn.functional.pad(samples, (0, N_FFT_LONG // 2 + 1 - samples.numel()))
-    spec = torch.stft(samples, n_fft=N_FFT_LONG, hop_length=HOP, window=torch.hann_window(N_FFT_LONG),
-                      center=True, pad_mode="constant", return_complex=True)
-    power = (spec.real.square() + spec.imag.square()).numpy()  # (freq, frames)
+    power = _stft_power(audio, N_FFT_LONG).numpy()  # (freq, frames)
     binned = np.asarray(_sparse_long_filterbank() @ power, dtype=np.float32)
     out = np.log(binned + _FLOOR).T
     return np.ascontiguousarray(out[: frame_count(audio.shape[0])])
