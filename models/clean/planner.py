@@ -248,7 +248,7 @@ def plan(analyses: Sequence[TrackAnalysis], settings: PlanSettings, *, sources: 
     speech_tracks = [_pad(speech_mask(a, settings), frames) for a in analyses]
     speech_any = np.logical_or.reduce(speech_tracks)
     margin = _frames(settings.speech_margin_ms)
-    protected = ndimage.binary_dilation(speech_any, iterations=margin) if margin and speech_any.any() else speech_any
+    protected = _widen(speech_any, margin)
     track_events = [detect_events(a, settings) for a in analyses]
     wanted = np.zeros(frames, dtype=bool)
     forbidden = np.zeros(frames, dtype=bool)

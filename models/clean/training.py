@@ -318,6 +318,15 @@ def export_weights(checkpoint: Path, weights_path: Path, *, name: str) -> Path:
     return weights_path
 
 
+def detector_from_checkpoints(checkpoints: list[Path]) -> Any:
+    """The detector of one checkpoint, or the :class:`FrameNetEnsemble` of several (the tuning
+    harnesses compare single runs and ensembles of them the same way)."""
+    from models.registry import build_model, load_checkpoint_file
+
+    return build_model(load_checkpoint_file(checkpoints[0]) if len(checkpoints) == 1
+                       else ensemble_payload(checkpoints))
+
+
 def ensemble_payload(checkpoints: list[Path]) -> dict[str, Any]:
     """One :class:`FrameNetEnsemble` checkpoint payload from member checkpoints of one architecture
     (training checkpoints or exported weights; optimizer state is dropped)."""

@@ -32,8 +32,13 @@ import torch
 from models.clean import bench
 from models.clean.augment import SpecAugment
 from models.clean.network import FrameNet  # noqa: F401  (registers the architecture)
-from models.clean.training import TrainConfig, ensemble_payload, ensure_unseen_breath_set, load_validation_set, train
-from models.registry import build_model, load_checkpoint_file
+from models.clean.training import (
+    TrainConfig,
+    detector_from_checkpoints,
+    ensure_unseen_breath_set,
+    load_validation_set,
+    train,
+)
 
 CACHE = Path("data-cache/clean")
 
@@ -69,8 +74,7 @@ def main() -> None:
         config = TrainConfig(cache_dir=CACHE, checkpoint=checkpoints[0], steps=args.steps, shards=args.shards,
                              without_breaths=tuple(args.without), **extra)
         train(config, progress=logging.getLogger("loso").info)
-    model = build_model(load_checkpoint_file(checkpoints[0]) if len(checkpoints) == 1
-                        else ensemble_payload(checkpoints))
+    model = detector_from_checkpoints(checkpoints)
     audio, labels = load_validation_set(ensure_unseen_breath_set(probe, args.without[0]))
     result = bench.score(name, bench.our_system(model, bench.bench_settings()), list(audio), list(labels))
     frames = _frame_recall(model, audio, labels)

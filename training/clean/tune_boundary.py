@@ -33,7 +33,7 @@ from unittest import mock
 import numpy as np
 import torch
 from scipy import ndimage
-from tune_events import DEFAULT_PAIRS, analyses_of
+from tune_events import DEFAULT_PAIRS, analyses_of, score_set
 
 from models.clean import bench, planner
 from models.clean.detect import TrackAnalysis
@@ -128,16 +128,10 @@ def diagnose(analyses: list[TrackAnalysis], labels: list[np.ndarray], settings: 
     return "\n".join(lines)
 
 
-def _planned(analyses: list[TrackAnalysis], settings: PlanSettings) -> Callable[[np.ndarray], bench.SystemOutput]:
-    """A benchmark "system" that re-plans cached analyses: its input is the episode's index."""
-    return lambda index: bench.system_output(analyses[int(index[0])], settings)
-
-
 def cells(loaded: list[tuple[list[TrackAnalysis], list[np.ndarray]]], settings: PlanSettings) -> str:
     out = []
     for analyses, labels in loaded:
-        index = [np.full(1, i) for i in range(len(analyses))]
-        r = bench.score("x", _planned(analyses, settings), index, labels)
+        r = score_set(analyses, labels, settings)
         strict = sum(strict_speech_touched(a, t, settings) for a, t in zip(analyses, labels, strict=True))
         out.append(f"P {r.precision:.4f} R {r.recall:.4f} B {r.recall_by_class['breath']:.4f} "
                    f"LP {r.recall_by_class['long pause']:.4f} sp {100 * r.speech_removed:.3f}% strict {strict}")
@@ -162,6 +156,7 @@ def main() -> None:
     for name, prob, below in TAIL_CANDIDATES:
         with mock.patch.object(planner, "speech_mask", word_tail(prob, below)):
             print(f"{name} {prob:g} {below}: {cells(loaded, settings)}", flush=True)
+
 
 if __name__ == "__main__":
     main()

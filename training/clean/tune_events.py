@@ -31,8 +31,7 @@ from models.clean.labels import ANALYSIS_SR
 from models.clean.network import FrameNet  # noqa: F401  (registers the architecture)
 from models.clean.pipeline import load_detector
 from models.clean.planner import PlanSettings
-from models.clean.training import ensemble_payload
-from models.registry import build_model, load_checkpoint_file
+from models.clean.training import detector_from_checkpoints
 
 CACHE = Path("data-cache/clean")
 RUNS = CACHE / "runs"
@@ -57,8 +56,7 @@ def load_detector_spec(spec: str) -> Any:
     """``shipped``, one checkpoint, or ``a.pt,b.pt`` (their ensemble)."""
     if spec == "shipped":
         return load_detector(device="cpu")
-    paths = [Path(part) for part in spec.split(",")]
-    return build_model(load_checkpoint_file(paths[0]) if len(paths) == 1 else ensemble_payload(paths))
+    return detector_from_checkpoints([Path(part) for part in spec.split(",")])
 
 
 def analyses_of(spec: str, episodes: Path) -> tuple[list[TrackAnalysis], list[np.ndarray]]:
@@ -71,10 +69,16 @@ def analyses_of(spec: str, episodes: Path) -> tuple[list[TrackAnalysis], list[np
     return analyses, list(data["labels"])
 
 
-def _planned(analyses: list[TrackAnalysis],
-             settings: PlanSettings) -> Callable[[np.ndarray], bench.SystemOutput]:
+def planned(analyses: list[TrackAnalysis],
+            settings: PlanSettings) -> Callable[[np.ndarray], bench.SystemOutput]:
     """A benchmark "system" that re-plans cached analyses: its input is the episode's index."""
     return lambda index: bench.system_output(analyses[int(index[0])], settings)
+
+
+def score_set(analyses: list[TrackAnalysis], labels: list[np.ndarray], settings: PlanSettings) -> bench.Scores:
+    """The benchmark's scores of the planner with ``settings`` on one set's cached analyses."""
+    index = [np.full(1, i) for i in range(len(analyses))]
+    return bench.score("x", planned(analyses, settings), index, labels)
 
 
 def main() -> None:
@@ -111,8 +115,7 @@ def main() -> None:
 def _cells(loaded: list[tuple[list[TrackAnalysis], list[np.ndarray]]], settings: PlanSettings) -> str:
     cells = []
     for analyses, labels in loaded:
-        index = [np.full(1, i) for i in range(len(analyses))]
-        r = bench.score("x", _planned(analyses, settings), index, labels)
+        r = score_set(analyses, labels, settings)
         cells.append(f"P {r.precision:.4f} R {r.recall:.4f} B {r.recall_by_class['breath']:.4f} "
                      f"sp {100 * r.speech_removed:.3f}% sh {100 * r.short_pauses_removed:.2f}%")
     return " | ".join(cells)
