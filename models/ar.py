@@ -37,6 +37,11 @@ class JanssenParams:
     #: White-noise correction added to r[0]: keeps Levinson stable on near-silence.
     regularization: float = 1e-5
 
+    def sizes(self, gap: int) -> tuple[int, int]:
+        """The AR order and the context (samples per side) for a gap of ``gap`` samples."""
+        order = int(np.clip(self.order_per_gap * gap, self.min_order, self.max_order))
+        return order, max(self.min_context, int(self.context_per_order * order), gap)
+
 
 def autocorrelation(x: np.ndarray, max_lag: int) -> np.ndarray:
     """Biased autocorrelation ``r[0..max_lag]`` via FFT."""
@@ -100,8 +105,7 @@ def janssen_interpolate(
     """
     p_cfg = params or JanssenParams()
     gap = end - start
-    order = int(np.clip(p_cfg.order_per_gap * gap, p_cfg.min_order, p_cfg.max_order))
-    context = max(p_cfg.min_context, int(p_cfg.context_per_order * order), gap)
+    order, context = p_cfg.sizes(gap)
     lo, hi = _known_span(x, start, end, context, known)
     left, right = start - lo, hi - end
     short_side = min(left, right)

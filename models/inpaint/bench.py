@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 
 GAP_LENGTHS_MS = (10, 25, 50, 100, 200, 400, 800)
 METHODS = ("zeros", "janssen", "similarity", "reamend")
+#: Gap lengths from which reamend's own method (not Janssen) fills and is compared gap by gap.
+PAIRED_FROM_MS = 100
+BOOTSTRAP_RESAMPLES = 10_000
 
 
 @dataclass(frozen=True)
@@ -189,11 +192,6 @@ def _score_length(material: str, clips: Sequence[np.ndarray], sr: int, length_ms
     return rows, comparisons
 
 
-#: Gap lengths from which reamend's own method (not Janssen) fills and is compared gap by gap.
-PAIRED_FROM_MS = 100
-BOOTSTRAP_RESAMPLES = 10_000
-
-
 def paired_comparison(material: str, length_ms: int, measure: str, values: dict[str, list[float]], *,
                       seed: Sequence[int]) -> PairedComparison:
     """reamend against the best other method by mean of ``values`` (higher is better for every
@@ -203,12 +201,18 @@ def paired_comparison(material: str, length_ms: int, measure: str, values: dict[
     rivals = {m: np.asarray(v, dtype=np.float64) for m, v in values.items() if m != "reamend" and v}
     rival = max(rivals, key=lambda m: float(rivals[m].mean()))
     differences = ours - rivals[rival]
-    rng = np.random.default_rng(list(seed))
-    draws = rng.integers(0, len(differences), size=(BOOTSTRAP_RESAMPLES, len(differences)))
-    means = differences[draws].mean(axis=1)
+    low, high = bootstrap_mean_interval(differences, rng=np.random.default_rng(list(seed)),
+                                        resamples=BOOTSTRAP_RESAMPLES)
     return PairedComparison(material=material, length_ms=length_ms, measure=measure, rival=rival,
-                            count=len(differences), difference=float(differences.mean()),
-                            low=float(np.percentile(means, 2.5)), high=float(np.percentile(means, 97.5)))
+                            count=len(differences), difference=float(differences.mean()), low=low, high=high)
+
+
+def bootstrap_mean_interval(values: np.ndarray, *, rng: np.random.Generator, resamples: int) -> tuple[float, float]:
+    """Percentile-bootstrap 95 % interval of the mean of ``values`` (one value per gap: resampling
+    gaps, the unit that varies)."""
+    draws = rng.integers(0, len(values), size=(resamples, len(values)))
+    means = values[draws].mean(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
 def _perceptual_scorers(config: BenchConfig, notes: list[str],

@@ -217,13 +217,18 @@ def band_power_loss(prediction: Any, target: Any, mask: Any, *, bands: int = 16)
     total = prediction.new_zeros(prediction.shape[0])
     for lo, hi in power_band_edges(bins, bands):
         count = torch.log(frames * (hi - lo))
-
-        def level(log_mag: Any, lo: int = lo, hi: int = hi, count: Any = count) -> Any:
-            doubled = torch.where(gap, 2.0 * log_mag[:, lo:hi], torch.full_like(log_mag[:, lo:hi], -1e4))
-            return 0.5 * (torch.logsumexp(doubled.flatten(1), dim=1) - count)
-
-        total = total + (hi - lo) / bins * (level(prediction) - level(target)).abs()
+        difference = _gap_band_level(prediction[:, lo:hi], gap, count) - _gap_band_level(target[:, lo:hi], gap, count)
+        total = total + (hi - lo) / bins * difference.abs()
     return total.mean()
+
+
+def _gap_band_level(log_mag: Any, gap: Any, log_count: Any) -> Any:
+    """Half the log of the mean ``|X|^2`` of one band's bins ``(B, bins, T)`` over the gap frames
+    (``gap`` (B, 1, T)), ``log_count`` the log of the cells averaged: computed in the log domain."""
+    import torch
+
+    doubled = torch.where(gap, 2.0 * log_mag, torch.full_like(log_mag, -1e4))
+    return 0.5 * (torch.logsumexp(doubled.flatten(1), dim=1) - log_count)
 
 
 def train(

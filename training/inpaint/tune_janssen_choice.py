@@ -42,6 +42,7 @@ import numpy as np
 
 from models.ar import JanssenParams, extrapolate, janssen_interpolate
 from models.audio_io import resample
+from models.inpaint.bench import bootstrap_mean_interval
 from models.inpaint.dataset import tuning_music_clips, tuning_speech_clips
 from models.inpaint.simulate import place_gaps
 
@@ -51,22 +52,20 @@ FEATURES = ("ar_gap", "ar_gap_mean", "ar_short", "stationary", "janssen_bt", "ja
 def context_features(damaged: np.ndarray, sr: int, start: int, end: int) -> dict[str, float]:
     """The features above for the gap ``[start, end)`` of ``damaged`` (gap samples unknown)."""
     gap = end - start
-    janssen = JanssenParams()
-    order = int(np.clip(janssen.order_per_gap * gap, janssen.min_order, janssen.max_order))
-    context = max(janssen.min_context, int(janssen.context_per_order * order), gap)
+    order, context = JanssenParams().sizes(gap)
     sides = (damaged[:start], damaged[end:][::-1])
     gap_snrs = [_backtest_db(past, gap, order=order, context=context) for past in sides]
     short = int(0.025 * sr)
     short_snrs = [_backtest_db(past, short, order=767 * sr // 44100, context=8203 * sr // 44100) for past in sides]
     window = int(0.093 * sr)
     left, right = damaged[start - window : start], damaged[end : end + window]
-    janssen_snrs = [_janssen_backtest_db(past, gap, margin=int(0.04 * sr), context=context) for past in sides]
+    janssen_snrs = [_janssen_backtest_db(past, gap, margin=int(0.04 * sr)) for past in sides]
     return {"ar_gap": min(gap_snrs), "ar_gap_mean": float(np.mean(gap_snrs)), "ar_short": min(short_snrs),
             "stationary": -_log_spectral_distance_db(left, right),
             "janssen_bt": min(janssen_snrs), "janssen_bt_mean": float(np.mean(janssen_snrs))}
 
 
-def _janssen_backtest_db(past: np.ndarray, length: int, *, margin: int, context: int) -> float:
+def _janssen_backtest_db(past: np.ndarray, length: int, *, margin: int) -> float:
     """SNR (dB) of Janssen filling ``length`` known samples ending ``margin`` before the end of ``past``."""
     end = len(past) - margin
     start = end - length
@@ -137,11 +136,10 @@ def main() -> None:
         pick = rows[:, 0] >= float(threshold)
         gain = np.where(pick, rows[:, 2] - rows[:, 1], 0.0)
         lsd_change = np.where(pick, rows[:, 4] - rows[:, 3], 0.0)
-        rng = np.random.default_rng(0)
-        means = [gain[rng.integers(0, len(gain), len(gain))].mean() for _ in range(5000)]
+        low, high = bootstrap_mean_interval(gain, rng=np.random.default_rng(0), resamples=5000)
         print(f"pooled, gaps up to {args.pool_max_ms} ms: janssen if {name} >= {threshold} on {pick.sum()} of "
-              f"{len(gain)} gaps: perceptual {gain.mean():+.4f} (95 % {np.percentile(means, 2.5):+.4f} to "
-              f"{np.percentile(means, 97.5):+.4f}), LSD {100 * lsd_change.mean() / rows[:, 3].mean():+.1f} %")
+              f"{len(gain)} gaps: perceptual {gain.mean():+.4f} (95 % {low:+.4f} to "
+              f"{high:+.4f}), LSD {100 * lsd_change.mean() / rows[:, 3].mean():+.1f} %")
 
 
 Rows = dict[int, dict[str, float]]
