@@ -42,6 +42,19 @@ def test_digital_silence_at_the_file_edges_is_not_a_dropout() -> None:
     assert detect_dropouts(x, SR, params=DetectParams(detect_tape=False)) == []
 
 
+def test_zeros_a_note_fades_into_are_a_rest_but_zeros_cutting_a_note_off_are_a_dropout() -> None:
+    t = np.arange(SR) / SR
+    note = 0.3 * np.sin(2 * np.pi * 440 * t)
+    faded = note * np.exp(-t / 0.05)
+    faded[np.abs(faded) < 2**-16] = 0.0  # a render's release reaching digital silence
+    rest = np.concatenate([faded[: SR // 2], np.zeros(SR // 5), note])
+    digital_only = DetectParams(detect_tape=False)
+    assert detect_dropouts(rest, SR, params=digital_only) == []
+    cut_off = apply_digital(np.concatenate([note, note]), SR // 2, SR // 2 + SR // 5, held=False)
+    found = detect_dropouts(cut_off, SR, params=digital_only)
+    assert [(g.start, g.end, g.kind) for g in found] == [(SR // 2, SR // 2 + SR // 5, "digital_zeros")]
+
+
 def test_tape_dropouts_found_with_their_extent() -> None:
     x = music_like(seed=1)
     rng = np.random.default_rng(2)
@@ -154,3 +167,73 @@ def test_word_pauses_are_not_tape_dropouts_but_a_dropout_inside_a_word_is() -> N
     damaged = apply_tape(x, SR, loud - 1100, loud + 1100, rng=np.random.default_rng(4))  # 100 ms
     found = [g for g in detect_dropouts(damaged, SR) if g.kind == "tape"]
     assert score_detection([Gap(loud - 1100, loud + 1100)], found).f1 == 1.0
+
+
+def staccato(*, release_ms: float, seconds: float = 3.0) -> np.ndarray:
+    """Clean (hiss-free) held notes of 250 ms, each followed by a rest: the note releases
+    (``release_ms`` to -120 dB, linear in dB as a synthesizer's envelope) into exact digital
+    silence, and the next note (another pitch) starts with an attack."""
+    x = np.zeros(int(seconds * SR))
+    rng = np.random.default_rng(8)
+    held, rest = int(0.25 * SR), int(0.15 * SR)
+    release = int(release_ms * 1e-3 * SR)
+    for start in range(int(0.2 * SR), len(x) - held - release, held + rest):
+        t = np.arange(held + release) / SR
+        f0 = 196 * 2 ** (rng.integers(0, 12) / 12)
+        tone = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 10) if f0 * k < 9000)
+        envelope = np.minimum(1.0, t / 0.004)  # attack
+        envelope[held:] = 10 ** (-120 / 20 * np.arange(release) / release)
+        x[start : start + held + release] = 0.1 * tone * envelope
+    x[np.abs(x) < 1e-7] = 0.0  # a 24-bit render's tail ends in exact zeros
+    return x
+
+
+@pytest.mark.parametrize(("release_ms", "dither_dbfs"), [(200.0, None), (15.0, None), (15.0, -110.0)])
+def test_rests_after_released_notes_are_not_tape_dropouts(release_ms: float, dither_dbfs: float | None) -> None:
+    """A slow release (0.6 dB/ms) slides down; a fast synthesizer release falls on, into exact digital
+    silence or a dither floor, far deeper than a tape drops: neither steps down by a tape's depth
+    and goes on underneath (the detector before this test took every one of these rests for a dropout)."""
+    x = staccato(release_ms=release_ms)
+    if dither_dbfs is not None:  # no exact zeros: the release ends in a floor far under any tape hiss
+        x = x + 10 ** (dither_dbfs / 20) * np.random.default_rng(12).standard_normal(len(x))
+    assert [g for g in detect_dropouts(x, SR, params=DetectParams(detect_digital=False))] == []
+
+
+def test_tape_dropout_over_a_held_note_in_a_clean_render_is_found() -> None:
+    x = staccato(release_ms=200.0)
+    note = int(0.2 * SR) + int(0.05 * SR)  # inside the first held note
+    damaged = apply_tape(x, SR, note, note + int(0.15 * SR), rng=np.random.default_rng(9))  # 150 ms
+    found = detect_dropouts(damaged, SR, params=DetectParams(detect_digital=False))
+    assert score_detection([Gap(note, note + int(0.15 * SR))], found).f1 == 1.0
+
+
+def test_a_dropout_that_outlasts_a_decrescendo_ends_at_its_recovery() -> None:
+    """The music grows 20 dB quieter during a long dropout: the level comes back below where it
+    fell from, but it steps up as the tape recovers, and that is where the dropout ends."""
+    t = np.arange(4 * SR) / SR
+    tone = sum(np.sin(2 * np.pi * 220 * k * t) / k for k in range(1, 12))
+    fade = 10 ** (-20 / 20 * np.clip((t - 1.6) / 0.4, 0.0, 1.0))  # -20 dB between 1.6 s and 2.0 s
+    x = 0.1 * tone * fade + 1e-6 * np.random.default_rng(10).standard_normal(len(t))
+    start, end = int(1.5 * SR), int(2.2 * SR)
+    damaged = apply_tape(x, SR, start, end, rng=np.random.default_rng(11))
+    found = [g for g in detect_dropouts(damaged, SR) if g.kind == "tape"]
+    assert score_detection([Gap(start, end)], found).true_positives == 1
+    assert all(abs(g.end - end) < int(0.02 * SR) for g in found)
+
+
+def test_a_note_struck_inside_a_long_dropout_does_not_end_it() -> None:
+    """The note brings level and some treble back, but as a new onset (another low-band spectrum);
+    the tape's recovery brings back the same spectrum, only louder, and that is where it ends."""
+    n = 3 * SR
+    t = np.arange(n) / SR
+
+    def tone(f0: float) -> np.ndarray:
+        return np.asarray(sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 12) if f0 * k < 9000))
+
+    x = 0.02 * tone(220) * np.exp(-0.3 * t) * (t < 2.0)
+    x += 0.2 * tone(330 * 2 ** (2 / 12)) * np.clip((t - 1.3) / 0.003, 0.0, 1.0) * np.exp(-np.clip(t - 1.3, 0, None))
+    x += 1e-6 * np.random.default_rng(2).standard_normal(n)
+    start, end = int(1.0 * SR), int(1.6 * SR)
+    damaged = apply_tape(x, SR, start, end, rng=np.random.default_rng(2))
+    (gap,) = [g for g in detect_dropouts(damaged, SR) if g.kind == "tape"]
+    assert abs(gap.start - start) < int(0.01 * SR) and abs(gap.end - end) < int(0.01 * SR)
