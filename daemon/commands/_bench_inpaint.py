@@ -19,6 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="gap lengths in ms (default: 10,25,50,100,200,400,800)")
     parser.add_argument("--no-perceptual", action="store_true", help="skip ViSQOL/PESQ (they are slow)")
     parser.add_argument("--markdown", type=Path, help="also write the tables as Markdown to this file")
+    parser.add_argument("--detection-clips", type=int, default=6,
+                        help="clips with 10 simulated dropouts each per detection row (cycling the held-out clips)")
+    parser.add_argument("--detection-only", action="store_true",
+                        help="only dropout detection and speed (no gap filling per length): seconds, not minutes")
 
 
 def _lengths(text: str) -> tuple[int, ...]:
@@ -41,9 +45,12 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
     torch.set_num_threads(2)
     config = BenchConfig(music_clips=args.music_clips, speech_clips=args.speech_clips,
-                         gaps_per_clip=args.gaps_per_clip, perceptual=not args.no_perceptual)
+                         gaps_per_clip=args.gaps_per_clip, perceptual=not args.no_perceptual,
+                         detection_clips=args.detection_clips)
     if args.lengths is not None:
         config = dataclasses.replace(config, lengths_ms=args.lengths)
+    if args.detection_only:
+        config = dataclasses.replace(config, lengths_ms=(), perceptual=False)
     if args.quick:
         config = dataclasses.replace(config, lengths_ms=(25, 200), music_clips=1, speech_clips=1, gaps_per_clip=1,
                                      detection_clips=1, perceptual=False)
