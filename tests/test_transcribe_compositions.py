@@ -1,4 +1,4 @@
-"""Synthesized performances: determinism, piano range, pedal ground truth, MIDI round trip, rendering."""
+"""Synthesized performances: determinism, piano range, pedal and re-strike ground truth, MIDI round trip, rendering."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ import numpy as np
 import pytest
 
 from models.synth.compositions import (
+    RESTRIKE_TEXTURES,
     TEXTURES,
     Note,
     PedalSpan,
     Performance,
     generate_performance,
     performance_from_midi,
+    restrike_performance,
 )
 
 
@@ -97,3 +99,72 @@ def test_low_items_are_transposed_into_the_bass_and_stay_on_the_keyboard() -> No
     low = transposed_down(performance, 12)
     assert [(n.pitch, n.start_s, n.velocity) for n in low.notes] == [(36, 0.2, 70)]  # 25 - 12 is off the keyboard
     assert low.pedal == performance.pedal
+
+
+def _restrikes(notes: tuple[Note, ...], *, released_within_s: float = 0.0) -> list[tuple[Note, Note]]:
+    """Pairs (sounding note, the next strike of its key) where the key is struck while it still sounds
+    (or ``released_within_s`` after its release: the damper has not yet silenced the string)."""
+    by_key: dict[int, Note] = {}
+    pairs = []
+    for note in sorted(notes, key=lambda n: (n.start_s, n.pitch)):
+        before = by_key.get(note.pitch)
+        if before is not None and before.end_s >= note.start_s - released_within_s - 1e-9:
+            pairs.append((before, note))
+        by_key[note.pitch] = note
+    return pairs
+
+
+@pytest.mark.parametrize("texture", RESTRIKE_TEXTURES)
+def test_restrike_textures_are_deterministic_playable_and_never_press_a_pressed_key(texture: str) -> None:
+    first = restrike_performance(seed=4, texture=texture, duration_s=12.0)
+    assert first == restrike_performance(seed=4, texture=texture, duration_s=12.0)
+    assert len(first.notes) >= 8
+    assert all(21 <= n.pitch <= 108 and 1 <= n.velocity <= 127 and 0 <= n.start_s < n.end_s for n in first.notes)
+    by_key: dict[int, Note] = {}
+    for note in first.notes:  # key presses: a key is released (note-off) before it goes down again
+        before = by_key.get(note.pitch)
+        assert before is None or before.end_s <= note.start_s + 1e-9
+        by_key[note.pitch] = note
+
+
+def test_restrike_material_strikes_ringing_keys_far_more_than_the_ordinary_generators() -> None:
+    def share(performances: list[Performance]) -> float:
+        notes = sum(len(p.notes) for p in performances)
+        return sum(len(_restrikes(p.sounding_notes(), released_within_s=0.03)) for p in performances) / notes
+
+    restrike = share([restrike_performance(seed=s, duration_s=20.0) for s in range(12)])
+    ordinary = share([generate_performance(seed=s, duration_s=20.0) for s in range(12)])
+    assert restrike > 0.3
+    assert restrike > 4 * ordinary
+
+
+def test_restrike_under_the_pedal_is_labelled_as_two_onsets_with_the_first_cut_at_the_second() -> None:
+    from models.transcribe.features import FRAMES_PER_S
+    from models.transcribe.labels import LOWEST_PITCH, make_targets, notes_array
+
+    # Struck, released under the pedal, struck again, released, then the pedal lifts.
+    performance = Performance("p", (Note(60, 0.2, 0.5, 80), Note(60, 1.0, 1.3, 60)), (PedalSpan(0.1, 2.0),))
+    sounding = performance.sounding_notes()
+    assert [(n.start_s, n.end_s) for n in sounding] == [(0.2, 1.0), (1.0, 2.0)]
+    targets = make_targets(notes_array([(n.pitch, n.start_s, n.end_s, n.velocity) for n in sounding]),
+                           start_frame=0, n_frames=150)
+    key = 60 - LOWEST_PITCH
+    assert list(np.flatnonzero(targets.onset[:, key])) == [round(0.2 * FRAMES_PER_S), round(1.0 * FRAMES_PER_S)]
+    assert list(np.flatnonzero(targets.offset[:, key])) == [round(1.0 * FRAMES_PER_S), round(2.0 * FRAMES_PER_S)]
+    assert targets.frame[round(0.2 * FRAMES_PER_S):round(2.0 * FRAMES_PER_S), key].all()
+    assert targets.velocity[round(1.0 * FRAMES_PER_S), key] == pytest.approx(60 / 127)
+
+
+def test_legato_restrike_midi_releases_the_key_before_striking_it_again() -> None:
+    # The generator may release a key 0 ms before its re-strike: both events share a tick.
+    performance = Performance("p", (Note(64, 0.0, 0.5, 90), Note(64, 0.5, 0.9, 70)), ())
+    messages = [m for m in performance.to_midi() if m.type in ("note_on", "note_off")]
+    assert [m.type for m in messages] == ["note_on", "note_off", "note_on", "note_off"]
+    assert messages[2].time == 0  # the second strike follows its release at the same instant
+    back = performance_from_midi(performance.to_midi())
+    assert [n.velocity for n in back.notes] == [90, 70]
+    assert [n.start_s for n in back.notes] == pytest.approx([0.0, 0.5], abs=0.003)
+    assert back.notes[0].end_s == pytest.approx(0.5, abs=0.003)
+    pedalled = restrike_performance(seed=7, texture="pedal_repeats", duration_s=10.0)
+    pairs = _restrikes(pedalled.sounding_notes())
+    assert pairs and all(first.end_s == pytest.approx(second.start_s) for first, second in pairs)

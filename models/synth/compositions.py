@@ -132,8 +132,14 @@ class _Grid:
 
 
 def _humanize(name: str, grid: Sequence[_Grid], *, tempo_bpm: float, rng: np.random.Generator,
-              pedal_beats: Sequence[tuple[float, float]] = (), legato: float | None = None) -> Performance:
-    """Turn score-time notes into a performance with velocity phrasing, timing and articulation."""
+              pedal_beats: Sequence[tuple[float, float]] = (), legato: float | None = None,
+              restrike_gap_s: tuple[float, float] | None = None) -> Performance:
+    """Turn score-time notes into a performance with velocity phrasing, timing and articulation.
+
+    ``restrike_gap_s`` (low, high): a key played legato into its own next note is released a random
+    time in this range before the re-strike (a pianist's repetition: the key rises only part way);
+    by default exactly 10 ms.
+    """
     sec_per_beat = 60.0 / tempo_bpm
     base_velocity = rng.uniform(35, 95)
     phrase_beats = rng.choice([4.0, 8.0, 16.0])
@@ -170,18 +176,24 @@ def _humanize(name: str, grid: Sequence[_Grid], *, tempo_bpm: float, rng: np.ran
         PedalSpan(max(0.0, seconds(a) + rng.uniform(0.02, 0.12)), seconds(b) - rng.uniform(0.0, 0.06))
         for a, b in pedal_beats if seconds(b) - seconds(a) > 0.2
     )
-    return Performance(name, tuple(_no_overlap_same_pitch(notes)), pedal)
+    if restrike_gap_s is None:
+        return Performance(name, tuple(_no_overlap_same_pitch(notes)), pedal)
+    low_s, high_s = restrike_gap_s
+    return Performance(name, tuple(_no_overlap_same_pitch(notes, gap_s=lambda: float(rng.uniform(low_s, high_s)))),
+                       pedal)
 
 
-def _no_overlap_same_pitch(notes: list[Note]) -> list[Note]:
-    """A key cannot be pressed while already down: end the earlier press just before the next."""
+def _no_overlap_same_pitch(notes: list[Note], *, gap_s: Callable[[], float] = lambda: 0.01) -> list[Note]:
+    """A key cannot be pressed while already down: end the earlier press just before the next
+    (``gap_s()`` seconds before it)."""
     last: dict[int, int] = {}
     result = list(notes)
     for i, note in enumerate(result):
         j = last.get(note.pitch)
-        if j is not None and result[j].end_s > note.start_s - 0.01:
+        gap = gap_s()
+        if j is not None and result[j].end_s > note.start_s - gap:
             prev = result[j]
-            result[j] = replace(prev, end_s=max(prev.start_s + 0.02, note.start_s - 0.01))
+            result[j] = replace(prev, end_s=max(prev.start_s + 0.02, note.start_s - gap))
         last[note.pitch] = i
     return [n for n in result if n.end_s > n.start_s]
 
@@ -399,6 +411,162 @@ def generate_performance(*, seed: int, texture: str | None = None, duration_s: f
     grid = [replace(g, pitch=g.pitch + transpose) for g in grid if PIANO_LOW <= g.pitch + transpose <= PIANO_HIGH]
     performance = _humanize(f"{texture}-{seed}", grid, tempo_bpm=tempo, rng=rng,
                             pedal_beats=_pedal_every(pedal_step, total_beats, rng))
+    return performance.cropped(0.0, duration_s)
+
+
+# --------------------------------------------------------------------------- re-strikes
+
+#: Textures :func:`restrike_performance` knows: keys struck again while they still sound.
+RESTRIKE_TEXTURES = ("pedal_repeats", "pedal_melody", "legato_restrikes", "fast_repeats", "long_pedal")
+#: A re-strike texture's score and its pedal spans in beats.
+_PedalledGrid = tuple[list[_Grid], list[tuple[float, float]]]
+
+
+def _pedal_repeats(rng: np.random.Generator, harmony: _Harmony, bars: int) -> _PedalledGrid:
+    """Repeated chords under the pedal (Schubert's triplets, a hymn's repeated accompaniment): the
+    inner notes are struck again and again while the pedal keeps them ringing; the top note moves."""
+    grid: list[_Grid] = []
+    per_bar = int(rng.choice([2, 3, 4, 6, 8]))
+    base = int(rng.choice([48, 52, 55, 60]))
+    size = int(rng.integers(2, 5))
+    mel = harmony.scale_pitches(base + 10, base + 26)
+    idx = len(mel) // 2
+    for bar in range(bars):
+        chord = harmony.chord(bar, base, size)
+        bass = harmony.chord(bar, 36, 1)[0]
+        grid.append(_Grid(bass, bar * 4, 4.0, 1, accent=1.0))
+        for k in range(per_bar):
+            beat = bar * 4 + k * 4 / per_bar
+            if rng.random() < 0.4:
+                idx = int(np.clip(idx + rng.integers(-2, 3), 0, len(mel) - 1))
+            grid.extend(_Grid(p, beat, 4 / per_bar, 1, accent=float(k == 0) * 0.5) for p in chord)
+            grid.append(_Grid(mel[idx], beat, 4 / per_bar, 0, accent=float(k == 0)))
+    pedal_step = float(rng.choice([2.0, 4.0, 4.0]))
+    return grid, [(b, b + pedal_step) for b in np.arange(0.0, bars * 4, pedal_step)]
+
+
+def _pedal_melody(rng: np.random.Generator, harmony: _Harmony, bars: int) -> _PedalledGrid:
+    """A melody that often repeats its note over a pedalled broken-chord bass (a nocturne's left hand
+    strikes the same bass keys every beat while they still ring)."""
+    grid: list[_Grid] = []
+    mel = harmony.scale_pitches(60, 88)
+    idx = len(mel) // 2
+    repeat_chance = rng.uniform(0.35, 0.6)
+    figure = int(rng.choice([3, 4, 6]))
+    for bar in range(bars):
+        low = harmony.chord(bar, int(rng.choice([31, 36, 40])), 3)
+        span = [low[0], low[2], low[1] + 12, low[2] + 12, low[1] + 12, low[2]][:figure]
+        for beat in range(4):
+            for k, pitch in enumerate(span):
+                grid.append(_Grid(pitch, bar * 4 + beat + k / figure, 1.0 / figure * 1.5, 1,
+                                  accent=float(k == 0) * 0.5))
+        beat_f = 0.0
+        while beat_f < 4:
+            length = float(rng.choice([0.5, 0.5, 1.0, 1.0, 1.5, 2.0]))
+            if rng.random() >= repeat_chance:
+                idx = int(np.clip(idx + rng.integers(-2, 3), 0, len(mel) - 1))
+            grid.append(_Grid(mel[idx], bar * 4 + beat_f, min(length, 4 - beat_f), 0, accent=float(beat_f == 0)))
+            beat_f += length
+    pedal_step = float(rng.choice([1.0, 2.0, 4.0]))
+    return grid, [(b, b + pedal_step) for b in np.arange(0.0, bars * 4, pedal_step)]
+
+
+def _legato_restrikes(rng: np.random.Generator, harmony: _Harmony, bars: int) -> _PedalledGrid:
+    """Legato voices that keep a common tone from chord to chord and re-strike it: the key goes
+    down again before (or just as) it was released, so the string never stopped."""
+    grid: list[_Grid] = []
+    per_bar = int(rng.choice([2, 4, 4, 8]))
+    for bar in range(bars):
+        for k in range(per_bar):
+            beat = bar * 4 + k * 4 / per_bar
+            chord = harmony.chord(bar * 2 + (k * 2) // per_bar, 48, 4)
+            voicing = [chord[0] - 12, chord[1], chord[2], chord[3] + 12 * int(rng.integers(0, 2))]
+            grid.extend(_Grid(p, beat, 4 / per_bar * 1.25, 0 if i == 3 else 1) for i, p in enumerate(voicing))
+    pedal: list[tuple[float, float]] = []
+    if rng.random() < 0.5:
+        pedal = [(b, b + 2.0) for b in np.arange(0.0, bars * 4, 2.0)]
+    return grid, pedal
+
+
+def _fast_repeats(rng: np.random.Generator, harmony: _Harmony, bars: int) -> _PedalledGrid:
+    """Fast repeated-note figures: one key hammered (a Scarlatti sonata, a tremolo on one note),
+    octave tremolos and Alberti figures whose top note repeats, over a bass."""
+    grid: list[_Grid] = []
+    for bar in range(bars):
+        per_bar = int(rng.choice([8, 12, 16]))
+        kind = int(rng.integers(3))
+        pitch = int(rng.choice(harmony.scale_pitches(45, 93)))
+        low, mid, high = harmony.chord(bar, int(rng.choice([43, 48, 55])), 3)
+        for k in range(per_bar):
+            beat = bar * 4 + k * 4 / per_bar
+            if kind == 0:
+                p = pitch
+            elif kind == 1:
+                p = pitch if k % 2 == 0 else min(PIANO_HIGH, pitch + 12)
+            else:
+                p = (low, high, mid, high)[k % 4] if k % 2 == 0 else high
+            grid.append(_Grid(p, beat, 4 / per_bar * float(rng.uniform(0.5, 0.95)), 0, accent=float(k % 4 == 0)))
+        grid.append(_Grid(harmony.chord(bar, 36, 1)[0], bar * 4, 4.0, 1, accent=1.0))
+    pedal: list[tuple[float, float]] = []
+    if rng.random() < 0.5:
+        pedal = [(b, b + 4.0) for b in np.arange(0.0, bars * 4, 4.0)]
+    return grid, pedal
+
+
+def _long_pedal(rng: np.random.Generator, harmony: _Harmony, bars: int) -> _PedalledGrid:
+    """Slow chords whose keys are let go at once while the pedal holds them for seconds, changed
+    with the harmony; common tones are struck again after each change, and some keys are held."""
+    grid: list[_Grid] = []
+    for bar in range(bars):
+        chord = harmony.chord(bar, int(rng.choice([48, 55])), int(rng.integers(3, 5)))
+        bass = harmony.chord(bar, int(rng.choice([24, 36])), 1)[0]
+        held = rng.random() < 0.3  # fingers hold the chord: the key release ends it, not the pedal
+        for offset in (0.0, 2.0) if rng.random() < 0.5 else (0.0,):
+            length = 4.0 - offset if held else float(rng.uniform(0.2, 1.0))
+            grid.extend(_Grid(p, bar * 4 + offset, length, 1, accent=float(offset == 0)) for p in chord)
+        grid.append(_Grid(bass, bar * 4, float(rng.uniform(0.3, 4.0)), 1, accent=1.0))
+        top = int(rng.choice(harmony.scale_pitches(72, 90)))
+        grid.append(_Grid(top, bar * 4 + float(rng.choice([0.0, 1.0, 2.0])), float(rng.uniform(0.3, 2.0)), 0))
+    pedal_step = float(rng.choice([4.0, 4.0, 8.0]))
+    return grid, [(b, b + pedal_step) for b in np.arange(0.0, bars * 4, pedal_step)]
+
+
+_RESTRIKE_GENERATORS: dict[str, Callable[[np.random.Generator, _Harmony, int], _PedalledGrid]] = {
+    "pedal_repeats": _pedal_repeats, "pedal_melody": _pedal_melody, "legato_restrikes": _legato_restrikes,
+    "fast_repeats": _fast_repeats, "long_pedal": _long_pedal,
+}
+#: Tempo range per re-strike texture (bpm): slow for long pedalled chords, brisk for repeated figures.
+_RESTRIKE_TEMPI = {"pedal_repeats": (60.0, 150.0), "pedal_melody": (50.0, 110.0), "legato_restrikes": (50.0, 120.0),
+                   "fast_repeats": (60.0, 150.0), "long_pedal": (40.0, 80.0)}
+
+
+def restrike_performance(*, seed: int, texture: str | None = None, duration_s: float = 30.0) -> Performance:
+    """Music where keys are struck again while they still sound: :data:`RESTRIKE_TEXTURES`.
+
+    The ordinary generators and the corpus rarely re-strike a ringing string, and a transcriber
+    trained on them misses such notes (the onset of an already vibrating string is faint). Here
+    repeated notes and chords are pedalled, legato voices re-strike their common tones with the key
+    released 0 to 20 ms before it goes down again (a note-off, then a note-on), and long pedalled
+    chords end at the pedal change. :meth:`Performance.sounding_notes` ends each sound at the
+    next strike of its key, so every re-strike is a labelled onset.
+    """
+    rng = np.random.default_rng(seed)
+    texture = texture or str(rng.choice(RESTRIKE_TEXTURES))
+    if texture not in _RESTRIKE_GENERATORS:
+        raise ValueError(f"unknown re-strike texture {texture!r}; known: {', '.join(RESTRIKE_TEXTURES)}")
+    tempo = float(rng.uniform(*_RESTRIKE_TEMPI[texture]))
+    harmony = _Harmony(rng)
+    grid, pedal_beats = _RESTRIKE_GENERATORS[texture](rng, harmony, _bars(duration_s * tempo / 60.0) + 1)
+    transpose = int(rng.integers(-5, 6))
+    struck: set[tuple[int, float]] = set()  # two voices on one key at one beat are one strike
+    unique = []
+    for g in grid:
+        if PIANO_LOW <= g.pitch + transpose <= PIANO_HIGH and (g.pitch, g.beat) not in struck:
+            struck.add((g.pitch, g.beat))
+            unique.append(replace(g, pitch=g.pitch + transpose))
+    legato = float(rng.uniform(1.0, 1.3)) if texture == "legato_restrikes" else None
+    performance = _humanize(f"{texture}-{seed}", unique, tempo_bpm=tempo, rng=rng, pedal_beats=pedal_beats,
+                            legato=legato, restrike_gap_s=(0.0, 0.02))
     return performance.cropped(0.0, duration_s)
 
 

@@ -43,14 +43,17 @@ RENDER_SR = 32000
 #: GM programs used for training: grand, bright, electric grand, honky-tonk, and (rarely) Rhodes.
 TRAIN_PROGRAMS = (0, 0, 0, 1, 1, 2, 3, 4)
 #: Training material: FluidR3 (FluidSynth) and, in shards of their own, the FreePats pianos (TiMidity++),
-#: and "low": other music transposed down into the bass, on either piano (see :func:`transposed_down`).
-SOURCES = ("fluidr3", "freepats", "low")
+#: "low": other music transposed down into the bass, on either piano (see :func:`transposed_down`), and
+#: "restrike": keys struck again while they still sound (:func:`compositions.restrike_performance`), on either.
+SOURCES = ("fluidr3", "freepats", "low", "restrike")
 #: FreePats programs: acoustic grand (most), bright grand, electric grand.
 FREEPATS_PROGRAMS = (0, 0, 0, 1, 1, 2)
 #: FreePats items take their performances from indices this far up, so they play other music.
 FREEPATS_ITEM_OFFSET = 1_000_000
 #: "low" items take their performances from indices this far up (yet other music).
 LOW_ITEM_OFFSET = 2_000_000
+#: "restrike" items seed their performances from indices this far up.
+RESTRIKE_ITEM_OFFSET = 3_000_000
 #: How far "low" items are transposed down, in semitones (inclusive range).
 LOW_TRANSPOSE_SEMITONES = (8, 20)
 VALIDATION_SR = 22050
@@ -117,8 +120,9 @@ def transposed_down(performance: compositions.Performance, semitones: int) -> co
 
 def render_training_item(index: int, *, cache_dir: Path, source: str = "fluidr3", input_channels: int = 1) -> Item:
     """Training item ``index`` of ``source``: FluidR3 through FluidSynth, the FreePats pianos through
-    TiMidity++, or "low" (music transposed down into the bass, on FluidR3 or FreePats by item parity);
-    FreePats and "low" items draw performances from index ranges of their own (other music)."""
+    TiMidity++, "low" (music transposed down into the bass) or "restrike" (re-struck ringing keys), the
+    last two on FluidR3 or FreePats by item parity; FreePats, "low" and "restrike" items draw their
+    performances from index ranges of their own (other music)."""
     if source not in SOURCES:
         raise ValueError(f"unknown training source {source!r}; known: {SOURCES}")
     piano = source
@@ -127,8 +131,14 @@ def render_training_item(index: int, *, cache_dir: Path, source: str = "fluidr3"
     elif source == "low":
         index += LOW_ITEM_OFFSET
         piano = "freepats" if index % 2 else "fluidr3"
+    elif source == "restrike":
+        index += RESTRIKE_ITEM_OFFSET
+        piano = "freepats" if index % 2 else "fluidr3"
     rng = np.random.default_rng(index + 1234567)
-    performance = performance_for(index, split="train", cache_dir=cache_dir)
+    if source == "restrike":
+        performance = compositions.restrike_performance(seed=int(rng.integers(2**31)), duration_s=ITEM_DURATION_S)
+    else:
+        performance = performance_for(index, split="train", cache_dir=cache_dir)
     if source == "low":
         low, high = LOW_TRANSPOSE_SEMITONES
         performance = transposed_down(performance, int(rng.integers(low, high + 1)))

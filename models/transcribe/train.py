@@ -7,7 +7,8 @@ held-out *selection* pieces improves it exports the model to the weights folder
 and records its sha256 in the manifest. The benchmark uses different held-out
 pieces than selection, so the reported numbers are not tuned on.
 When fewer shards exist than ``target_shards`` (FluidR3), ``freepats_shards``
-(FreePats) or ``low_shards`` (music transposed into the bass), it renders one
+(FreePats), ``low_shards`` (music transposed into the bass) or ``restrike_shards``
+(keys re-struck while they ring), it renders one
 more between steps, so a single command reproduces everything from nothing.
 """
 
@@ -52,6 +53,8 @@ class TrainConfig:
     freepats_shards: int = 0
     #: Shards of music transposed down into the bass ("low" source), beside the others.
     low_shards: int = 0
+    #: Shards of re-struck ringing keys ("restrike" source: repeated notes under the pedal, legato re-strikes).
+    restrike_shards: int = 0
     batch: int = 8
     crop_frames: int = 256
     lr: float = 2e-3
@@ -286,7 +289,8 @@ def widened_state(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 
 def _wanted_shards(config: TrainConfig) -> dict[str, int]:
-    return {"fluidr3": config.target_shards, "freepats": config.freepats_shards, "low": config.low_shards}
+    return {"fluidr3": config.target_shards, "freepats": config.freepats_shards, "low": config.low_shards,
+            "restrike": config.restrike_shards}
 
 
 def _shards(config: TrainConfig) -> dict[str, list[Path]]:
