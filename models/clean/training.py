@@ -45,6 +45,11 @@ class TrainConfig:
     val_episodes: int = 60
     val_episode_s: float = 30.0
     steps: int = 2500
+    #: Length of one one-cycle learning-rate cycle (None: one cycle over ``steps``). ``steps``
+    #: must be a whole number of cycles; every cycle after the first is a warm restart: same
+    #: optimizer state, a fresh one-cycle schedule, and the crops' random streams re-seeded from
+    #: the step, so resuming a checkpoint saved at a cycle's end trains exactly as an unbroken run.
+    cycle_steps: int | None = None
     batch: int = 32
     crop_frames: int = 500
     learning_rate: float = 2e-3
@@ -61,6 +66,15 @@ class TrainConfig:
     random_breath_share: float = RANDOM_BREATH_SHARE
     #: Random EQ and frequency masks on the training crops' log-mel (None: off).
     spec_augment: SpecAugment | None = None
+
+    def __post_init__(self) -> None:
+        if self.cycle_steps is not None and (self.cycle_steps < 1 or self.steps % self.cycle_steps):
+            raise ValueError(f"steps ({self.steps}) must be a whole number of cycles of {self.cycle_steps}")
+
+    @property
+    def cycle_length(self) -> int:
+        """Steps of one learning-rate cycle."""
+        return self.steps if self.cycle_steps is None else self.cycle_steps
 
     @property
     def run_tag(self) -> str:
@@ -250,20 +264,31 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = log.info) ->
                     **config.model_config}
     model = FrameNet(**model_config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=1e-4)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.learning_rate,
-                                                    total_steps=config.steps, pct_start=0.05)
+
+    def new_cycle() -> torch.optim.lr_scheduler.OneCycleLR:
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.learning_rate,
+                                                   total_steps=config.cycle_length, pct_start=0.05)
+
+    scheduler = new_cycle()
     step = 0
     if config.checkpoint.exists():
         state = torch.load(config.checkpoint, map_location="cpu", weights_only=True)
         model.load_state_dict(state["state_dict"])
         optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
         step = int(state["step"])
+        if not _at_restart(config, step):
+            saved_cycle = int(state["scheduler"]["total_steps"])
+            if saved_cycle != config.cycle_length:
+                raise ValueError(f"{config.checkpoint} is inside a cycle of {saved_cycle} steps, "
+                                 f"not {config.cycle_length}")
+            scheduler.load_state_dict(state["scheduler"])
         progress(f"resumed from step {step}")
     weights = torch.tensor(CLASS_WEIGHTS, dtype=torch.float32)
     rng = np.random.default_rng(config.init_seed + step)
     # A generator of its own, so switching augmentation on leaves the crops drawn unchanged.
     augment_rng = np.random.default_rng(config.init_seed + 31 + step)
+    if _at_restart(config, step):
+        scheduler, rng, augment_rng = _warm_restart(config, step, new_cycle, progress)
     last_save = time.monotonic()
     running = 0.0
 
@@ -299,11 +324,31 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = log.info) ->
             scores = evaluate_frames(model, val_feats, val_true)
             progress(f"step {step} monitor acc {scores.accuracy:.4f} speech->other {scores.speech_as_removable:.4f} "
                      + " ".join(f"{k}={v:.3f}" for k, v in scores.recall_by_class.items()))
-        if time.monotonic() - last_save > config.checkpoint_every_s or step == config.steps:
+        if time.monotonic() - last_save > config.checkpoint_every_s or step % config.cycle_length == 0:
             save()
             last_save = time.monotonic()
+        if _at_restart(config, step):
+            scheduler, rng, augment_rng = _warm_restart(config, step, new_cycle, progress)
     payload: dict[str, Any] = torch.load(config.checkpoint, map_location="cpu", weights_only=True)
     return payload
+
+
+def _at_restart(config: TrainConfig, step: int) -> bool:
+    """Whether ``step`` ends a learning-rate cycle and another one follows."""
+    return 0 < step < config.steps and step % config.cycle_length == 0
+
+
+def _warm_restart(config: TrainConfig, step: int, new_cycle: Callable[[], Any],
+                  progress: Callable[[str], None]) -> tuple[Any, np.random.Generator, np.random.Generator]:
+    """A fresh one-cycle schedule (the optimizer's moments are kept) and the random streams
+    re-seeded from ``step``: the same whether the run went on or resumed a checkpoint saved here."""
+    import torch
+
+    torch.manual_seed(config.init_seed + step)
+    progress(f"step {step}: learning-rate cycle {step // config.cycle_length + 1} "
+             f"of {config.steps // config.cycle_length}")
+    return new_cycle(), np.random.default_rng(config.init_seed + step), np.random.default_rng(
+        config.init_seed + 31 + step)
 
 
 def export_weights(checkpoint: Path, weights_path: Path, *, name: str) -> Path:

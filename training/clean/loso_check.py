@@ -4,7 +4,8 @@ Trains a short run without one training breath source (``--without``), then scor
 detector + planner on episodes of the training voices whose every breath comes from that
 source (:func:`models.clean.training.ensure_unseen_breath_set`). Comparing recipes this way
 (``--random-share 0`` is the v4 recipe without whispered breaths; the default is v5;
-``--spec-augment [--breath-eq-db DB]`` adds training-time spectral augmentation) chooses the
+``--spec-augment [--breath-eq-db DB]`` adds training-time spectral augmentation; ``--cycle-steps N
+--resume-from CKPT`` continues a finished run with warm restarts of the learning rate) chooses the
 recipe without reading the held-out benchmark. ``--score-only CHECKPOINT`` scores an
 existing checkpoint or weights file on the same episodes.
 
@@ -15,7 +16,8 @@ Run from the repository root, e.g.::
         --random-share 0 --steps 1000 --shards 8
 
 Results go to ``data-cache/clean/runs/loso-<recipe>.json`` (and the log next to it); runs of other than
-1000 steps carry ``-<steps>steps`` in that name, so a longer run of a recipe sits beside the short one.
+1000 steps carry ``-<steps>steps`` (and ``-cycle<N>``) in that name, so a longer run of a recipe sits
+beside the short one.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +56,11 @@ def main() -> None:
     parser.add_argument("--train-seed", type=int, default=None,
                         help="seed of the weights' start and the crops (same shards): a second ensemble member")
     parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--cycle-steps", type=int, default=None,
+                        help="learning-rate cycle length (steps a whole number of cycles): warm restarts")
+    parser.add_argument("--resume-from", type=Path, default=None,
+                        help="start from a copy of this training checkpoint (it is never written), e.g. the "
+                             "end of a first cycle")
     parser.add_argument("--shards", type=int, default=8)
     parser.add_argument("--score-only", type=Path, nargs="+", default=None,
                         help="score this checkpoint (several: their ensemble) instead of training")
@@ -65,14 +73,18 @@ def main() -> None:
         extra["spec_augment"] = SpecAugment(breath_eq_db=args.breath_eq_db)
     probe = TrainConfig(cache_dir=CACHE, checkpoint=Path("unused"), without_breaths=tuple(args.without), **extra)
     tag = probe.run_tag if args.steps == 1000 else f"{probe.run_tag}-{args.steps}steps"
+    cycle_suffix = "" if args.cycle_steps is None else f"-cycle{args.cycle_steps}"
+    tag += cycle_suffix
     name = tag if args.score_only is None else f"{tag}-score-{'+'.join(path.stem for path in args.score_only)}"
     run_dir = CACHE / "runs"
     run_dir.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(filename=run_dir / f"loso-{name}.log", level=logging.INFO, format="%(asctime)s %(message)s")
-    checkpoints = args.score_only or [run_dir / f"loso-{probe.run_tag}-{args.steps}.pt"]
+    checkpoints = args.score_only or [run_dir / f"loso-{probe.run_tag}-{args.steps}{cycle_suffix}.pt"]
     if args.score_only is None:
         config = TrainConfig(cache_dir=CACHE, checkpoint=checkpoints[0], steps=args.steps, shards=args.shards,
-                             without_breaths=tuple(args.without), **extra)
+                             cycle_steps=args.cycle_steps, without_breaths=tuple(args.without), **extra)
+        if args.resume_from is not None and not checkpoints[0].exists():
+            shutil.copyfile(args.resume_from, checkpoints[0])
         train(config, progress=logging.getLogger("loso").info)
     model = detector_from_checkpoints(checkpoints)
     audio, labels = load_validation_set(ensure_unseen_breath_set(probe, args.without[0]))
