@@ -39,7 +39,7 @@ TRAIN_VOICES = ("en-us+m1", "en-us+f2", "en-gb+m3", "en-gb+f3", "en-029+m2", "en
                 "en-us+m4", "en-gb-x-gbcwmd+f4")
 VALIDATION_VOICES = ("en-gb-x-rp+f5", "en-us-nyc+m7")
 
-_SENTENCES = (
+SENTENCES = (
     "The old piano in the hall was tuned every spring before the concert season began.",
     "She carried the recorder up the stairs and set it down beside the open window.",
     "A quiet evening on the river is the best cure for a long week of work.",
@@ -114,11 +114,11 @@ def music_clips(split: Split, *, count: int, duration_s: float = 20.0, corpus_sh
                 performance = generate_performance(seed=seed, duration_s=duration_s)
             return render_midi(performance, soundfont=soundfont, sr=sr, program=program, peak_dbfs=peak_dbfs)
 
-        clips.append(_cached_music(name, sr, render))
+        clips.append(cached_music(name, sr, render))
     return clips
 
 
-def _cached_music(name: str, sr: int, render: Callable[[], np.ndarray]) -> Clip:
+def cached_music(name: str, sr: int, render: Callable[[], np.ndarray]) -> Clip:
     """The music clip cached as ``<name>.flac`` (24-bit), rendered by ``render`` the first time."""
     path = cache_dir() / f"{name}.flac"
     if not path.exists():
@@ -157,7 +157,7 @@ def freepats_clips(*, count: int, duration_s: float = 20.0, sr: int = REFERENCE_
             audio = render_freepats(generate_performance(seed=seed, duration_s=duration_s), sr=sr, program=program)
             return audio / (np.max(np.abs(audio)) + 1e-9) * np.float32(10 ** (peak_dbfs / 20))
 
-        clips.append(_cached_music(name, sr, render))
+        clips.append(cached_music(name, sr, render))
     return clips
 
 
@@ -186,7 +186,7 @@ def tuning_music_clips(*, count: int, sr: int = REFERENCE_SR, duration_s: float 
             return render_midi(generate_performance(seed=seed, duration_s=duration_s), soundfont=soundfont, sr=sr,
                                program=program, peak_dbfs=float(rng.uniform(-12, -1)))
 
-        clips.append(_cached_music(name, sr, render))
+        clips.append(cached_music(name, sr, render))
     return clips
 
 
@@ -210,7 +210,7 @@ def _speech(prefix: str, prompts: list[Path], voices: tuple[str, ...], *, seed: 
                 if index % 2 == 0:
                     piece = _read_any(prompts[int(rng.integers(len(prompts)))])
                 else:
-                    piece = _espeak(_SENTENCES[int(rng.integers(len(_SENTENCES)))],
+                    piece = espeak(SENTENCES[int(rng.integers(len(SENTENCES)))],
                                     voices[int(rng.integers(len(voices)))], speed=int(rng.integers(140, 190)))
                 pause = np.zeros(int(rng.uniform(0.05, 0.4) * REFERENCE_SR), dtype=np.float32)
                 parts += [piece, pause]
@@ -224,7 +224,9 @@ def _speech(prefix: str, prompts: list[Path], voices: tuple[str, ...], *, seed: 
     return clips
 
 
-def _espeak(text: str, voice: str, *, speed: int) -> np.ndarray:
+def espeak(text: str, voice: str, *, speed: int) -> np.ndarray:
+    """``text`` spoken by espeak-ng's ``voice`` (mono, ``REFERENCE_SR``): synthetic speech for the gap
+    model's and the detector's training-side clips, so no held-out recording is needed."""
     with tempfile.TemporaryDirectory(prefix="reamend-espeak-") as tmp:
         wav = Path(tmp) / "s.wav"
         subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(wav), text],

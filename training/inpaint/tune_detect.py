@@ -28,13 +28,13 @@ import numpy as np
 
 from models.audio_io import resample
 from models.inpaint.dataset import (
-    _SENTENCES,
     OTHER_PROGRAMS,
+    SENTENCES,
     TRAIN_VOICES,
     Clip,
-    _cached_music,
-    _espeak,
     cache_dir,
+    cached_music,
+    espeak,
     music_clips,
     speech_clips,
 )
@@ -81,7 +81,7 @@ def program_clips(programs: tuple[int, ...], *, per_program: int, seed_base: int
                 return render_midi(performance, soundfont=soundfont, sr=MUSIC_SR, program=program,
                                    peak_dbfs=peak_dbfs)
 
-            clips.append(_cached_music(name, MUSIC_SR, render))
+            clips.append(cached_music(name, MUSIC_SR, render))
     return clips
 
 
@@ -96,8 +96,8 @@ def clean_speech_clips(*, count: int, seed: int) -> list[np.ndarray]:
         if not path.exists():
             parts: list[np.ndarray] = []
             while sum(len(p) for p in parts) < 20 * 22050:
-                sentence = _SENTENCES[int(rng.integers(len(_SENTENCES)))]
-                parts.append(_espeak(sentence, TRAIN_VOICES[int(rng.integers(len(TRAIN_VOICES)))],
+                sentence = SENTENCES[int(rng.integers(len(SENTENCES)))]
+                parts.append(espeak(sentence, TRAIN_VOICES[int(rng.integers(len(TRAIN_VOICES)))],
                                      speed=int(rng.integers(140, 190))))
                 parts.append(np.zeros(int(rng.uniform(0.05, 0.4) * 22050), dtype=np.float32))
             audio = resample(np.concatenate(parts), 22050, SPEECH_SR)
