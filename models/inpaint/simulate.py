@@ -44,15 +44,18 @@ def place_gaps(x: np.ndarray, sr: int, lengths_ms: Sequence[float], *, rng: np.r
             if any(start < e + separation and end > s - separation for s, e in taken):
                 continue
             around = np.concatenate([x[max(0, start - length) : start], x[end : end + length], x[start:end]])
-            level_db = 20 * np.log10(np.sqrt(np.mean(around**2)) / peak + 1e-12)
-            if level_db < min_level_db:
+            if _rms_re_peak_db(around, peak) < min_level_db:
                 continue
-            if span_min_level_db is not None and (
-                    20 * np.log10(np.sqrt(np.mean(x[start:end] ** 2)) / peak + 1e-12) < span_min_level_db):
+            if span_min_level_db is not None and _rms_re_peak_db(x[start:end], peak) < span_min_level_db:
                 continue
             taken.append((start, end))
             break
     return sorted(taken)
+
+
+def _rms_re_peak_db(segment: np.ndarray, peak: float) -> float:
+    """RMS level of ``segment`` in dB relative to ``peak``."""
+    return float(20 * np.log10(np.sqrt(np.mean(segment**2)) / peak + 1e-12))
 
 
 def apply_digital(x: np.ndarray, start: int, end: int, *, held: bool) -> np.ndarray:
