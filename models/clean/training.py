@@ -284,9 +284,7 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = log.info) ->
             scheduler.load_state_dict(state["scheduler"])
         progress(f"resumed from step {step}")
     weights = torch.tensor(CLASS_WEIGHTS, dtype=torch.float32)
-    rng = np.random.default_rng(config.init_seed + step)
-    # A generator of its own, so switching augmentation on leaves the crops drawn unchanged.
-    augment_rng = np.random.default_rng(config.init_seed + 31 + step)
+    rng, augment_rng = _random_streams(config, step)
     if _at_restart(config, step):
         scheduler, rng, augment_rng = _warm_restart(config, step, new_cycle, progress)
     last_save = time.monotonic()
@@ -347,8 +345,13 @@ def _warm_restart(config: TrainConfig, step: int, new_cycle: Callable[[], Any],
     torch.manual_seed(config.init_seed + step)
     progress(f"step {step}: learning-rate cycle {step // config.cycle_length + 1} "
              f"of {config.steps // config.cycle_length}")
-    return new_cycle(), np.random.default_rng(config.init_seed + step), np.random.default_rng(
-        config.init_seed + 31 + step)
+    return new_cycle(), *_random_streams(config, step)
+
+
+def _random_streams(config: TrainConfig, step: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """The crops' and the augmentation's random streams from ``step`` on: the augmentation has a
+    generator of its own, so switching it on leaves the crops drawn unchanged."""
+    return np.random.default_rng(config.init_seed + step), np.random.default_rng(config.init_seed + 31 + step)
 
 
 def export_weights(checkpoint: Path, weights_path: Path, *, name: str) -> Path:
