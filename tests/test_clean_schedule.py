@@ -70,3 +70,13 @@ def test_cycles_must_divide_the_steps_and_match_a_resumed_schedule(tmp_path: Pat
     train(_config(cache, tmp_path / "mid.pt", steps=3, cycle_steps=None))  # saved inside a 3-step cycle
     with pytest.raises(ValueError, match="inside a cycle of 3 steps"):
         train(config)
+
+
+def test_cli_refuses_a_cycle_that_does_not_divide_the_steps(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from daemon.cli import main
+
+    checkpoint = tmp_path / "candidate.pt"
+    assert main(["train", "clean", "--cache-dir", str(tmp_path / "cache"), "--checkpoint", str(checkpoint),
+                 "--steps", "5", "--cycle-steps", "2", "--no-export"]) == 2
+    assert "whole number of cycles" in capsys.readouterr().err
+    assert not checkpoint.exists() and not (tmp_path / "cache").exists()

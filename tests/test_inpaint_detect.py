@@ -237,3 +237,11 @@ def test_a_note_struck_inside_a_long_dropout_does_not_end_it() -> None:
     damaged = apply_tape(x, SR, start, end, rng=np.random.default_rng(2))
     (gap,) = [g for g in detect_dropouts(damaged, SR) if g.kind == "tape"]
     assert abs(gap.start - start) < int(0.01 * SR) and abs(gap.end - end) < int(0.01 * SR)
+
+
+@pytest.mark.parametrize("lengths", ["0,100", "100,abc", ""])
+def test_bench_refuses_bad_gap_lengths(lengths: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from daemon.cli import main
+
+    assert main(["bench", "inpaint", "--lengths", lengths]) == 2
+    assert "gap lengths" in capsys.readouterr().err
