@@ -25,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--restrike-shards", type=int, default=0,
                         help="more shards of keys re-struck while they ring: repeated notes and chords under the "
                              "pedal, legato re-strikes, fast repeated notes (FluidR3 and FreePats)")
+    parser.add_argument("--additive-shards", type=int, default=0,
+                        help="more shards on procedural pianos: a new random instrument (inharmonicity, decay, "
+                             "beating, hammer, dampers) per item")
     parser.add_argument("--channels", type=int, nargs=3, default=[8, 24, 24], metavar=("PITCH", "HARMONIC", "KEYS"),
                         help="network width: pitch layers, harmonic/context layers, per-key trunk")
     parser.add_argument("--input-channels", type=int, choices=(1, 2), default=2,
@@ -68,7 +71,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         torch.set_num_threads(1)
         dataset.build_validation(args.cache_dir, count=VALIDATION_PIECES)
         for source, count in (("fluidr3", args.shards), ("freepats", args.freepats_shards),
-                              ("low", args.low_shards), ("restrike", args.restrike_shards)):
+                              ("low", args.low_shards), ("restrike", args.restrike_shards),
+                              ("additive", args.additive_shards)):
             for shard in range(count):
                 dataset.build_shard(shard, cache_dir=args.cache_dir, source=source,
                                     input_channels=args.input_channels)
@@ -80,6 +84,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                              weights=args.weights_out or WEIGHTS_DIR / "transcribe-piano.pt",
                              target_shards=args.shards, freepats_shards=args.freepats_shards,
                              low_shards=args.low_shards, restrike_shards=args.restrike_shards,
+                             additive_shards=args.additive_shards,
                              channels=tuple(args.channels),
                              input_channels=args.input_channels, batch=args.batch,
                              max_steps=args.max_steps,

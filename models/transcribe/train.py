@@ -7,8 +7,8 @@ held-out *selection* pieces improves it exports the model to the weights folder
 and records its sha256 in the manifest. The benchmark uses different held-out
 pieces than selection, so the reported numbers are not tuned on.
 When fewer shards exist than ``target_shards`` (FluidR3), ``freepats_shards``
-(FreePats), ``low_shards`` (music transposed into the bass) or ``restrike_shards``
-(keys re-struck while they ring), it renders one
+(FreePats), ``low_shards`` (music transposed into the bass), ``restrike_shards``
+(keys re-struck while they ring) or ``additive_shards`` (procedural pianos), it renders one
 more between steps, so a single command reproduces everything from nothing.
 """
 
@@ -55,6 +55,8 @@ class TrainConfig:
     low_shards: int = 0
     #: Shards of re-struck ringing keys ("restrike" source: repeated notes under the pedal, legato re-strikes).
     restrike_shards: int = 0
+    #: Shards on procedural pianos, a new random instrument per item ("additive" source).
+    additive_shards: int = 0
     batch: int = 8
     crop_frames: int = 256
     lr: float = 2e-3
@@ -290,7 +292,7 @@ def widened_state(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 def _wanted_shards(config: TrainConfig) -> dict[str, int]:
     return {"fluidr3": config.target_shards, "freepats": config.freepats_shards, "low": config.low_shards,
-            "restrike": config.restrike_shards}
+            "restrike": config.restrike_shards, "additive": config.additive_shards}
 
 
 def _shards(config: TrainConfig) -> dict[str, list[Path]]:
