@@ -99,6 +99,20 @@ def test_widened_model_starts_from_exactly_the_narrow_models_outputs() -> None:
         torch.testing.assert_close(getattr(after, head), getattr(before, head))
 
 
+def test_widening_the_pitch_layer_keeps_each_partial_shifts_channels_together() -> None:
+    from models.transcribe.train import widened_state
+
+    narrow = _tiny(input_channels=2)
+    wide = HarmonicOnsetsFrames(channels=(3, 6, 4), dilations=(1, 2), frame_dilations=(1,), dropout=0.0,
+                                input_channels=2).eval()
+    wide.load_state_dict(widened_state(narrow.state_dict(), wide.state_dict()))
+    features = torch.randn(1, 40, 2, N_BINS)
+    with torch.inference_mode():
+        before, after = narrow(features), wide(features)
+    for head in ("onset", "offset", "frame", "velocity"):
+        torch.testing.assert_close(getattr(after, head), getattr(before, head))
+
+
 def test_second_input_plane_starts_with_no_influence() -> None:
     from models.transcribe.train import widened_state
 

@@ -279,7 +279,15 @@ def widened_state(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         if fresh.dim() == 4:  # (out, in, kernel_t, kernel_f)
             out_old, in_old = before.shape[:2]
             grown[:out_old] = 0.0
-            if name.endswith(_APPENDED_PLANE_INPUTS) and in_old != fresh.shape[1]:
+            pitch_old, pitch_new = old["local.0.weight"].shape[0], new["local.0.weight"].shape[0]
+            if name == "harmonic.0.weight" and pitch_old != pitch_new:
+                # The harmonic stack's input is one group of pitch channels per partial shift (then
+                # the key position): each old group moves to the start of its wider group.
+                for group in range((in_old - 1) // pitch_old):
+                    grown[:out_old, group * pitch_new:group * pitch_new + pitch_old] = \
+                        before[:, group * pitch_old:(group + 1) * pitch_old]
+                grown[:out_old, -1] = before[:, -1]
+            elif name.endswith(_APPENDED_PLANE_INPUTS) and in_old != fresh.shape[1]:
                 grown[:out_old, :in_old - 1] = before[:, :-1]
                 grown[:out_old, -1] = before[:, -1]
             else:
