@@ -12,31 +12,31 @@ class PresetSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    onset_threshold: float = Field(default=0.3, gt=0.0, lt=1.0,
+    onset_threshold: float = Field(default=0.25, gt=0.0, lt=1.0,
                                    description="onset probability that starts a note")
     frame_threshold: float = Field(default=0.4, gt=0.0, lt=1.0,
                                    description="frame probability that keeps a note sounding")
     offset_threshold: float = Field(default=0.8, gt=0.0, le=1.0,
                                     description="offset probability that ends a note early")
-    retrigger_threshold: float = Field(default=0.5, gt=0.0, le=1.0,
+    retrigger_threshold: float = Field(default=0.6, gt=0.0, le=1.0,
                                        description="onset probability needed to re-strike a key that is still held")
     min_ioi_ms: float = Field(default=60.0, ge=0.0, le=500.0,
                               description="shortest time between two strikes of one key")
     min_note_ms: float = Field(default=30.0, ge=0.0, le=1000.0, description="shortest note written")
-    ghost_ratio: float = Field(default=0.5, ge=0.0, le=1.0,
+    ghost_ratio: float = Field(default=0.6, ge=0.0, le=1.0,
                                description="drop an onset weaker than this fraction of a coinciding onset "
                                            "an octave, twelfth or two octaves below (its partial)")
-    ghost_frame_threshold: float = Field(default=0.6, ge=0.0, le=1.0,
+    ghost_frame_threshold: float = Field(default=0.7, ge=0.0, le=1.0,
                                          description="a possible partial must be held at this frame probability "
                                                      "for 120 ms to count as a key")
     offset_snap_ms: float = Field(default=160.0, ge=0.0, le=500.0,
                                   description="move a note's end to the strongest offset peak this close")
     offset_snap_threshold: float = Field(default=0.2, gt=0.0, le=1.0,
                                          description="offset probability a peak needs to move a note's end")
-    pedal_release_keys: int = Field(default=11, ge=0, le=88,
+    pedal_release_keys: int = Field(default=8, ge=0, le=88,
                                     description="keys whose offsets must peak together to count as a sustain pedal "
                                                 "release, which holds faded notes to it (0 = off)")
-    pedal_release_threshold: float = Field(default=0.15, gt=0.0, le=1.0,
+    pedal_release_threshold: float = Field(default=0.2, gt=0.0, le=1.0,
                                            description="offset probability a key needs to count in a pedal release")
     pedal_release_window_ms: float = Field(default=2000.0, ge=0.0, le=10000.0,
                                            description="a note that fades at most this long before a pedal "

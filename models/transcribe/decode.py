@@ -52,20 +52,20 @@ class DecodeSettings:
     """Decoding thresholds (probabilities) and limits; the defaults are the ``piano`` preset's, chosen
     with ``reamend bench transcribe --tune`` on the selection pieces."""
 
-    onset_threshold: float = 0.3
+    onset_threshold: float = 0.25
     frame_threshold: float = 0.4
     offset_threshold: float = 0.8
-    retrigger_threshold: float = 0.5
+    retrigger_threshold: float = 0.6
     min_ioi_s: float = 0.06
     gap_frames: int = 1
     min_duration_s: float = 0.03
-    ghost_ratio: float = 0.5
-    ghost_frame_threshold: float = 0.6
+    ghost_ratio: float = 0.6
+    ghost_frame_threshold: float = 0.7
     offset_snap_frames: int = 8
     offset_snap_threshold: float = 0.2
     #: Keys that must show an offset peak together for a pedal release; 0 turns the rule off.
-    release_keys: int = 11
-    release_threshold: float = 0.15
+    release_keys: int = 8
+    release_threshold: float = 0.2
     release_lookahead_frames: int = 100
 
 
