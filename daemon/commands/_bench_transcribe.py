@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="instead: search decoding thresholds on the selection pieces (not the benchmark ones)")
     parser.add_argument("--weights", type=Path, default=None,
                         help="with --tune: a checkpoint file to tune for instead of the shipped model")
+    parser.add_argument("--extra-selection", type=int, default=0, metavar="N",
+                        help="with --tune: N more selection pieces (validation pieces after the benchmark's, "
+                             "none sharing a score or seed with them) beside the first 8")
     parser.add_argument("--narrow", action="store_true",
                         help="with --tune: search only the onset and re-trigger thresholds (NARROW_GRID) before "
                              "the pedal-release rule: minutes instead of half an hour on a busy 2-core machine")
@@ -192,7 +195,10 @@ def _tune(args: argparse.Namespace, ctx: CliContext) -> int:
         model = build_model(checkpoint).eval()
     else:
         model = load_model("transcribe-piano", device="cpu")
-    pieces = dataset.build_validation(args.cache_dir, count=VALIDATION_PIECES)[:SELECTION_PIECES]
+    every = dataset.build_validation(args.cache_dir, count=VALIDATION_PIECES)
+    pieces = every[:SELECTION_PIECES] + dataset.extra_selection_pieces(
+        args.cache_dir, count=args.extra_selection, avoid={p.name for p in every[SELECTION_PIECES:]},
+        first_index=VALIDATION_PIECES)
     posteriors, truths = [], []
     for piece in pieces:
         for condition in ("clean", "tape"):

@@ -218,15 +218,17 @@ class ValidationPiece:
     notes: Path
 
 
-def build_validation(cache_dir: Path, *, count: int = 24, duration_s: float = 30.0) -> list[ValidationPiece]:
-    """Render held-out pieces with the validation soundfont, clean and tape-degraded."""
+def build_validation(cache_dir: Path, *, count: int = 24, duration_s: float = 30.0,
+                     start: int = 0) -> list[ValidationPiece]:
+    """Render held-out pieces ``start`` to ``start + count - 1`` with the validation soundfont, clean and
+    tape-degraded."""
     import soundfile as sf
 
     folder = cache_dir / "validation"
     folder.mkdir(parents=True, exist_ok=True)
     font = validation_soundfonts()[0]
     pieces = []
-    for index in range(count):
+    for index in range(start, start + count):
         stem = f"val-{index:03d}"
         notes_path = folder / f"{stem}.notes.json"
         paths = {"clean": folder / f"{stem}.clean.flac", "tape": folder / f"{stem}.tape.flac"}
@@ -244,6 +246,22 @@ def build_validation(cache_dir: Path, *, count: int = 24, duration_s: float = 30
         name = json.loads(notes_path.read_text())["name"]
         pieces.append(ValidationPiece(name=name, audio=paths, notes=notes_path))
     return pieces
+
+
+def extra_selection_pieces(cache_dir: Path, *, count: int, avoid: set[str], first_index: int,
+                           duration_s: float = 30.0) -> list[ValidationPiece]:
+    """``count`` more validation pieces from index ``first_index`` on, skipping every piece whose music
+    (score or generator seed) is in ``avoid``: selection pieces for choosing decodings, never
+    sharing music with the benchmark pieces (held-out corpus scores are drawn with replacement, so a
+    later index can repeat a benchmark piece's score)."""
+    chosen: list[ValidationPiece] = []
+    index = first_index
+    while len(chosen) < count and index < first_index + 8 * count:
+        piece = build_validation(cache_dir, count=1, duration_s=duration_s, start=index)[0]
+        if piece.name not in avoid:
+            chosen.append(piece)
+        index += 1
+    return chosen
 
 
 def read_truth(path: Path) -> np.ndarray:

@@ -52,7 +52,7 @@ class DecodeSettings:
     """Decoding thresholds (probabilities) and limits; the defaults are the ``piano`` preset's, chosen
     with ``reamend bench transcribe --tune`` on the selection pieces."""
 
-    onset_threshold: float = 0.25
+    onset_threshold: float = 0.35
     frame_threshold: float = 0.4
     offset_threshold: float = 0.8
     retrigger_threshold: float = 0.6
@@ -64,9 +64,9 @@ class DecodeSettings:
     offset_snap_frames: int = 8
     offset_snap_threshold: float = 0.2
     #: Keys that must show an offset peak together for a pedal release; 0 turns the rule off.
-    release_keys: int = 8
-    release_threshold: float = 0.2
-    release_lookahead_frames: int = 100
+    release_keys: int = 11
+    release_threshold: float = 0.15
+    release_lookahead_frames: int = 50
 
 
 @dataclass(frozen=True)
