@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from models.registry import WEIGHTS_DIR
     from models.transcribe import dataset
-    from models.transcribe.train import VALIDATION_PIECES, TrainConfig, train
+    from models.transcribe.train import VALIDATION_PIECES, TrainConfig, train, wanted_shards
 
     if args.log_file is not None:
         handler = logging.FileHandler(args.log_file)
@@ -65,14 +65,24 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             logger = logging.getLogger(name)
             logger.addHandler(handler)
             logger.setLevel(logging.INFO)
+    config = TrainConfig(cache_dir=args.cache_dir, checkpoint=args.checkpoint,
+                         weights=args.weights_out or WEIGHTS_DIR / "transcribe-piano.pt",
+                         target_shards=args.shards, freepats_shards=args.freepats_shards,
+                         low_shards=args.low_shards, restrike_shards=args.restrike_shards,
+                         additive_shards=args.additive_shards,
+                         channels=tuple(args.channels),
+                         input_channels=args.input_channels, batch=args.batch,
+                         max_steps=args.max_steps,
+                         max_minutes=args.max_minutes, eval_every=args.eval_every, lr=args.lr,
+                         lr_half_life_steps=args.lr_half_life, anneal_start_step=args.anneal_start,
+                         anneal_half_life_steps=args.anneal_half_life, init_weights=args.init_weights,
+                         keep_snapshots=args.keep_snapshots)
     if args.build_only:
         import torch
 
         torch.set_num_threads(1)
         dataset.build_validation(args.cache_dir, count=VALIDATION_PIECES)
-        for source, count in (("fluidr3", args.shards), ("freepats", args.freepats_shards),
-                              ("low", args.low_shards), ("restrike", args.restrike_shards),
-                              ("additive", args.additive_shards)):
+        for source, count in wanted_shards(config).items():
             for shard in range(count):
                 dataset.build_shard(shard, cache_dir=args.cache_dir, source=source,
                                     input_channels=args.input_channels)
@@ -80,18 +90,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             f"{source} shards": len(dataset.existing_shards(args.cache_dir, source, args.input_channels))
             for source in dataset.SOURCES}
     else:
-        config = TrainConfig(cache_dir=args.cache_dir, checkpoint=args.checkpoint,
-                             weights=args.weights_out or WEIGHTS_DIR / "transcribe-piano.pt",
-                             target_shards=args.shards, freepats_shards=args.freepats_shards,
-                             low_shards=args.low_shards, restrike_shards=args.restrike_shards,
-                             additive_shards=args.additive_shards,
-                             channels=tuple(args.channels),
-                             input_channels=args.input_channels, batch=args.batch,
-                             max_steps=args.max_steps,
-                             max_minutes=args.max_minutes, eval_every=args.eval_every, lr=args.lr,
-                             lr_half_life_steps=args.lr_half_life, anneal_start_step=args.anneal_start,
-                             anneal_half_life_steps=args.anneal_half_life, init_weights=args.init_weights,
-                             keep_snapshots=args.keep_snapshots)
         result = train(config)
     ctx.emit(result, lambda: ctx.out.print(mapping_table("train transcribe", result)))
     return 0

@@ -202,7 +202,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
 
     while step < config.max_steps and (time.monotonic() - started) / 60 < config.max_minutes:
         shards = _shards(config)
-        missing = [source for source, count in _wanted_shards(config).items() if len(shards[source]) < count]
+        missing = [source for source, count in wanted_shards(config).items() if len(shards[source]) < count]
         if missing and (not any(shards.values()) or step % config.build_every == 0):
             dataset.build_shard(len(shards[missing[0]]), cache_dir=config.cache_dir, source=missing[0],
                                 input_channels=config.input_channels)
@@ -267,6 +267,7 @@ def widened_state(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     a wider trunk start from trained weights (minutes) instead of from scratch (hours). A second
     input plane (the long-window spectrogram) is added the same way: zero weight into ``local``.
     """
+    pitch_old, pitch_new = old["local.0.weight"].shape[0], new["local.0.weight"].shape[0]
     result = {}
     for name, fresh in new.items():
         before = old[name]
@@ -279,7 +280,6 @@ def widened_state(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         if fresh.dim() == 4:  # (out, in, kernel_t, kernel_f)
             out_old, in_old = before.shape[:2]
             grown[:out_old] = 0.0
-            pitch_old, pitch_new = old["local.0.weight"].shape[0], new["local.0.weight"].shape[0]
             if name == "harmonic.0.weight" and pitch_old != pitch_new:
                 # The harmonic stack's input is one group of pitch channels per partial shift (then
                 # the key position): each old group moves to the start of its wider group.
@@ -298,7 +298,8 @@ def widened_state(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _wanted_shards(config: TrainConfig) -> dict[str, int]:
+def wanted_shards(config: TrainConfig) -> dict[str, int]:
+    """How many shards of each training source the run uses (rendering any that are missing)."""
     return {"fluidr3": config.target_shards, "freepats": config.freepats_shards, "low": config.low_shards,
             "restrike": config.restrike_shards, "additive": config.additive_shards}
 
@@ -306,7 +307,7 @@ def _wanted_shards(config: TrainConfig) -> dict[str, int]:
 def _shards(config: TrainConfig) -> dict[str, list[Path]]:
     """The rendered shards training uses, by source (at most the wanted number of each)."""
     return {source: dataset.existing_shards(config.cache_dir, source, config.input_channels)[:count]
-            for source, count in _wanted_shards(config).items()}
+            for source, count in wanted_shards(config).items()}
 
 
 def _plain(config: TrainConfig) -> dict[str, Any]:
