@@ -176,14 +176,16 @@ def _humanize(name: str, grid: Sequence[_Grid], *, tempo_bpm: float, rng: np.ran
         PedalSpan(max(0.0, seconds(a) + rng.uniform(0.02, 0.12)), seconds(b) - rng.uniform(0.0, 0.06))
         for a, b in pedal_beats if seconds(b) - seconds(a) > 0.2
     )
-    if restrike_gap_s is None:
-        return Performance(name, tuple(_no_overlap_same_pitch(notes)), pedal)
-    low_s, high_s = restrike_gap_s
-    return Performance(name, tuple(_no_overlap_same_pitch(notes, gap_s=lambda: float(rng.uniform(low_s, high_s)))),
-                       pedal)
+    gap_s: Callable[[], float] = (lambda: _KEY_REPEAT_GAP_S) if restrike_gap_s is None else (
+        lambda: float(rng.uniform(*restrike_gap_s)))
+    return Performance(name, tuple(_no_overlap_same_pitch(notes, gap_s=gap_s)), pedal)
 
 
-def _no_overlap_same_pitch(notes: list[Note], *, gap_s: Callable[[], float] = lambda: 0.01) -> list[Note]:
+#: How long before its next strike a key played into itself is released, by default.
+_KEY_REPEAT_GAP_S = 0.01
+
+
+def _no_overlap_same_pitch(notes: list[Note], *, gap_s: Callable[[], float] = lambda: _KEY_REPEAT_GAP_S) -> list[Note]:
     """A key cannot be pressed while already down: end the earlier press just before the next
     (``gap_s()`` seconds before it)."""
     last: dict[int, int] = {}
