@@ -28,6 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--additive-shards", type=int, default=0,
                         help="more shards on procedural pianos: a new random instrument (inharmonicity, decay, "
                              "beating, hammer, dampers) per item")
+    parser.add_argument("--mda-shards", type=int, default=0,
+                        help="more shards on the mda Piano (its own recordings; a random voicing per item), "
+                             "rendered by SuperCollider (needs Debian supercollider-server and sc3-plugins-server, "
+                             "and pip supriya)")
     parser.add_argument("--channels", type=int, nargs=3, default=[8, 24, 24], metavar=("PITCH", "HARMONIC", "KEYS"),
                         help="network width: pitch layers, harmonic/context layers, per-key trunk")
     parser.add_argument("--input-channels", type=int, choices=(1, 2), default=2,
@@ -69,7 +73,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                          weights=args.weights_out or WEIGHTS_DIR / "transcribe-piano.pt",
                          target_shards=args.shards, freepats_shards=args.freepats_shards,
                          low_shards=args.low_shards, restrike_shards=args.restrike_shards,
-                         additive_shards=args.additive_shards,
+                         additive_shards=args.additive_shards, mda_shards=args.mda_shards,
                          channels=tuple(args.channels),
                          input_channels=args.input_channels, batch=args.batch,
                          max_steps=args.max_steps,

@@ -29,6 +29,7 @@ from models.atomic import atomic_path, write_text_atomic
 from models.audio_io import resample
 from models.synth import compositions
 from models.synth.additive_piano import random_piano, render_additive
+from models.synth.mda_piano import random_voicing, render_mda
 from models.synth.midi_render import render_midi
 from models.synth.sources import assert_trainable, training_soundfonts, validation_soundfonts
 from models.synth.timidity_render import render_freepats
@@ -46,8 +47,10 @@ TRAIN_PROGRAMS = (0, 0, 0, 1, 1, 2, 3, 4)
 #: Training material: FluidR3 (FluidSynth) and, in shards of their own, the FreePats pianos (TiMidity++),
 #: "low": other music transposed down into the bass, on either piano (see :func:`transposed_down`), and
 #: "restrike": keys struck again while they still sound (:func:`compositions.restrike_performance`), on either;
-#: "additive": a new procedural piano per item (:mod:`models.synth.additive_piano`), a quarter of it re-strike music.
-SOURCES = ("fluidr3", "freepats", "low", "restrike", "additive")
+#: "additive": a new procedural piano per item (:mod:`models.synth.additive_piano`), a quarter of it re-strike music;
+#: "mda": the mda Piano's recordings with a new random voicing per item (:mod:`models.synth.mda_piano`), a quarter
+#: of it re-strike music.
+SOURCES = ("fluidr3", "freepats", "low", "restrike", "additive", "mda")
 #: FreePats programs: acoustic grand (most), bright grand, electric grand.
 FREEPATS_PROGRAMS = (0, 0, 0, 1, 1, 2)
 #: FreePats items take their performances from indices this far up, so they play other music.
@@ -58,6 +61,8 @@ LOW_ITEM_OFFSET = 2_000_000
 RESTRIKE_ITEM_OFFSET = 3_000_000
 #: "additive" items take their performances from indices this far up.
 ADDITIVE_ITEM_OFFSET = 4_000_000
+#: "mda" items take their performances from indices this far up.
+MDA_ITEM_OFFSET = 5_000_000
 #: How far "low" items are transposed down, in semitones (inclusive range).
 LOW_TRANSPOSE_SEMITONES = (8, 20)
 VALIDATION_SR = 22050
@@ -125,9 +130,10 @@ def transposed_down(performance: compositions.Performance, semitones: int) -> co
 def render_training_item(index: int, *, cache_dir: Path, source: str = "fluidr3", input_channels: int = 1) -> Item:
     """Training item ``index`` of ``source``: FluidR3 through FluidSynth, the FreePats pianos through
     TiMidity++, "low" (music transposed down into the bass) or "restrike" (re-struck ringing keys), the
-    last two on FluidR3 or FreePats by item parity, or "additive" (a random procedural piano per item,
-    one item in four playing re-strike music); FreePats, "low", "restrike" and "additive" items draw their
-    performances from index ranges of their own (other music)."""
+    last two on FluidR3 or FreePats by item parity, "additive" (a random procedural piano per item) or
+    "mda" (the mda Piano, a random voicing per item), one "additive" or "mda" item in four playing
+    re-strike music; every source but FluidR3 draws its performances from an index range of its own
+    (other music)."""
     if source not in SOURCES:
         raise ValueError(f"unknown training source {source!r}; known: {SOURCES}")
     piano = source
@@ -141,8 +147,10 @@ def render_training_item(index: int, *, cache_dir: Path, source: str = "fluidr3"
         piano = "freepats" if index % 2 else "fluidr3"
     elif source == "additive":
         index += ADDITIVE_ITEM_OFFSET
+    elif source == "mda":
+        index += MDA_ITEM_OFFSET
     rng = np.random.default_rng(index + 1234567)
-    if source == "restrike" or (source == "additive" and index % 4 == 3):
+    if source == "restrike" or (source in ("additive", "mda") and index % 4 == 3):
         performance = compositions.restrike_performance(seed=int(rng.integers(2**31)), duration_s=ITEM_DURATION_S)
     else:
         performance = performance_for(index, split="train", cache_dir=cache_dir)
@@ -151,6 +159,8 @@ def render_training_item(index: int, *, cache_dir: Path, source: str = "fluidr3"
         performance = transposed_down(performance, int(rng.integers(low, high + 1)))
     if piano == "additive":
         audio = render_additive(performance, sr=SAMPLE_RATE, piano=random_piano(rng), rng=rng)
+    elif piano == "mda":
+        audio = render_mda(performance, sr=SAMPLE_RATE, voicing=random_voicing(rng), render_sr=RENDER_SR)
     elif piano == "freepats":
         audio = render_freepats(performance, sr=SAMPLE_RATE, program=int(rng.choice(FREEPATS_PROGRAMS)),
                                 render_sr=RENDER_SR)

@@ -57,6 +57,8 @@ class TrainConfig:
     restrike_shards: int = 0
     #: Shards on procedural pianos, a new random instrument per item ("additive" source).
     additive_shards: int = 0
+    #: Shards on the mda Piano (SuperCollider), a new random voicing per item ("mda" source).
+    mda_shards: int = 0
     batch: int = 8
     crop_frames: int = 256
     lr: float = 2e-3
@@ -301,7 +303,8 @@ def widened_state(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 def wanted_shards(config: TrainConfig) -> dict[str, int]:
     """How many shards of each training source the run uses (rendering any that are missing)."""
     return {"fluidr3": config.target_shards, "freepats": config.freepats_shards, "low": config.low_shards,
-            "restrike": config.restrike_shards, "additive": config.additive_shards}
+            "restrike": config.restrike_shards, "additive": config.additive_shards,
+            "mda": config.mda_shards}
 
 
 def _shards(config: TrainConfig) -> dict[str, list[Path]]:
