@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from models.synth.compositions import Note, PedalSpan, Performance
 from models.synth.mda_piano import VOICING_RANGES, MdaVoicing, mda_available, random_voicing, render_mda
@@ -99,3 +100,20 @@ def test_the_mda_training_source_renders_items_whose_notes_are_heard(tmp_path: P
     inside = (onsets >= 3) & (onsets + 2 < plane.shape[0])
     rise = plane[onsets[inside] + 2, bins[inside]] - plane[onsets[inside] - 3, bins[inside]]
     assert np.mean(rise > 0) > 0.8
+
+
+def test_inpaint_mda_clips_are_cached_at_a_drawn_level(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from models.inpaint import dataset
+
+    monkeypatch.setattr(dataset, "cache_dir", lambda: tmp_path)
+    clips = dataset.mda_clips(count=2, duration_s=4.0, sr=22050)
+    assert [c.kind for c in clips] == ["music", "music"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{c.name}.flac" for c in clips)
+    for clip in clips:
+        peak_db = 20 * np.log10(np.max(np.abs(clip.samples)))
+        assert -12.1 <= peak_db <= -0.9
+    # A second call reads the cache instead of rendering again.
+    sf.write(str(tmp_path / f"{clips[0].name}.flac"), np.full(100, 0.25, dtype=np.float32), 22050, subtype="PCM_24")
+    again = dataset.mda_clips(count=2, duration_s=4.0, sr=22050)
+    assert again[0].samples.shape == (100,)
+    assert np.array_equal(again[1].samples, clips[1].samples)

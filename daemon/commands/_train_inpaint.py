@@ -20,6 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--speech-clips", type=int, default=defaults.speech_clips)
     parser.add_argument("--freepats-clips", type=int, default=defaults.freepats_clips,
                         help="20 s clips of generated music on the FreePats pianos (TiMidity++) added to the music")
+    parser.add_argument("--mda-clips", type=int, default=defaults.mda_clips,
+                        help="20 s clips of generated music on the mda Piano (SuperCollider, a random voicing per "
+                             "clip) added to the music")
     parser.add_argument("--band-limit-share", type=float, default=defaults.band_limit_share,
                         help="share of speech examples seen band-limited as at 16 or 8 kHz (music: a quarter)")
     parser.add_argument("--power-weight", type=float, default=defaults.power_weight,
@@ -42,7 +45,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from models.inpaint.train import TrainConfig, train
 
     config = TrainConfig(steps=args.steps, batch=args.batch, music_clips=args.music_clips,
-                         speech_clips=args.speech_clips, freepats_clips=args.freepats_clips, lr=args.lr,
+                         speech_clips=args.speech_clips, freepats_clips=args.freepats_clips,
+                         mda_clips=args.mda_clips, lr=args.lr,
                          band_limit_share=args.band_limit_share, power_weight=args.power_weight,
                          schedule_from=args.schedule_from, min_gap_s=args.min_gap_ms / 1000,
                          max_gap_s=args.max_gap_ms / 1000)

@@ -161,6 +161,30 @@ def freepats_clips(*, count: int, duration_s: float = 20.0, sr: int = REFERENCE_
     return clips
 
 
+def mda_clips(*, count: int, duration_s: float = 20.0, sr: int = REFERENCE_SR, seed_base: int = 400_000,
+              name_prefix: str = "train-mda") -> list[Clip]:
+    """Generated piano music on the mda Piano (SuperCollider), a random voicing per clip: a third real
+    piano sample set (see :mod:`models.synth.mda_piano`). Seeds differ from every other split."""
+    from models.synth.compositions import generate_performance
+    from models.synth.mda_piano import MdaVoicing, random_voicing, render_mda
+
+    clips = []
+    for index in range(count):
+        seed = seed_base + index
+        rng = np.random.default_rng(seed)
+        voicing = random_voicing(rng)
+        peak_dbfs = float(rng.uniform(-12, -1))
+        name = f"{name_prefix}-{seed}" + (f"-{sr}" if sr != REFERENCE_SR else "")
+
+        def render(seed: int = seed, peak_dbfs: float = peak_dbfs, voicing: MdaVoicing = voicing) -> np.ndarray:
+            audio = render_mda(generate_performance(seed=seed, duration_s=duration_s), sr=sr, voicing=voicing,
+                               render_sr=sr)
+            return audio / (np.max(np.abs(audio)) + 1e-9) * np.float32(10 ** (peak_dbfs / 20))
+
+        clips.append(cached_music(name, sr, render))
+    return clips
+
+
 def tuning_music_clips(*, count: int, sr: int = REFERENCE_SR, duration_s: float = 20.0) -> list[Clip]:
     """Training-side clips the model never trains on, for tuning and validating fills.
 

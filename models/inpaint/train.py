@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from models.inpaint.dataset import Clip, freepats_clips, music_clips, speech_clips
+from models.inpaint.dataset import Clip, freepats_clips, mda_clips, music_clips, speech_clips
 from models.inpaint.stft import REFERENCE_N_FFT, REFERENCE_SR
 from models.progress import ProgressFn, no_progress
 from models.registry import WEIGHTS_DIR, save_checkpoint, update_manifest
@@ -43,6 +43,8 @@ class TrainConfig:
     speech_clips: int = 40
     #: Clips of generated music on the FreePats pianos, pooled with the FluidR3 ones (a second piano).
     freepats_clips: int = 0
+    #: Clips of generated music on the mda Piano (a third piano, random voicing per clip), pooled likewise.
+    mda_clips: int = 0
     speech_share: float = 0.25
     min_gap_s: float = 0.04
     max_gap_s: float = 1.0
@@ -264,6 +266,8 @@ def train(
     music = music_clips("train", count=config.music_clips)
     if config.freepats_clips:
         music += freepats_clips(count=config.freepats_clips)
+    if config.mda_clips:
+        music += mda_clips(count=config.mda_clips)
     sampler = ExampleSampler(music, speech_clips("train", count=config.speech_clips), config)
     scheduler = stage_schedule(optimizer, config, step)
     last_save = time.monotonic()
