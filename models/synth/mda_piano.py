@@ -1,10 +1,10 @@
 """Render a performance on the mda Piano: a third real sampled piano, played by SuperCollider offline.
 
 The transcriber's training pianos were FluidR3 (FluidSynth), the FreePats set
-(TiMidity++) and procedural ones (:mod:`models.synth.additive_piano`); what the
-held-out piano misses most are re-strikes of ringing keys, whose sound depends on
-how each instrument restarts a sounding string, so more real pianos are the
-lever. Paul Kellett's mda Piano (MIT/GPL) plays its own multisampled recordings
+(TiMidity++) and procedural ones (:mod:`models.synth.additive_piano`); what it
+misses most on the validation piano are re-strikes of ringing keys, whose sound
+depends on how each instrument restarts a sounding string, so more real pianos
+were the next lever. Paul Kellett's mda Piano (MIT/GPL) plays its own multisampled recordings
 through a damper, hardness and muffling model; the Debian package
 ``sc3-plugins-server`` ships it as the ``MdaPiano`` UGen, which ``scsynth``
 (``supercollider-server``) renders offline (non-real-time, no audio device) from
@@ -13,9 +13,9 @@ decay, damper release, velocity curves, stretch tuning, random detuning) are
 drawn per item from wide ranges, so one sample set gives many instruments.
 
 A note's synth is released at its *sounding* end (key release, or the pedal's
-release while the pedal holds it), and a re-struck key releases the previous
-voice of that pitch at the new onset, as a real damper-less re-strike replaces
-the string's vibration.
+release while the pedal holds it; :meth:`Performance.sounding_notes`), which
+ends a ringing key's voice at its next strike, as a new blow replaces a real
+string's vibration.
 """
 
 from __future__ import annotations
