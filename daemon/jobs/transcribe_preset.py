@@ -12,7 +12,7 @@ class PresetSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    onset_threshold: float = Field(default=0.35, gt=0.0, lt=1.0,
+    onset_threshold: float = Field(default=0.4, gt=0.0, lt=1.0,
                                    description="onset probability that starts a note")
     frame_threshold: float = Field(default=0.4, gt=0.0, lt=1.0,
                                    description="frame probability that keeps a note sounding")
