@@ -8,8 +8,8 @@ and records its sha256 in the manifest. The benchmark uses different held-out
 pieces than selection, so the reported numbers are not tuned on.
 When fewer shards exist than ``target_shards`` (FluidR3), ``freepats_shards``
 (FreePats), ``low_shards`` (music transposed into the bass), ``restrike_shards``
-(keys re-struck while they ring) or ``additive_shards`` (procedural pianos), it renders one
-more between steps, so a single command reproduces everything from nothing.
+(keys re-struck while they ring), ``additive_shards`` (procedural pianos) or ``mda_shards`` (the
+mda Piano), it renders one more between steps, so a single command reproduces everything from nothing.
 """
 
 from __future__ import annotations
