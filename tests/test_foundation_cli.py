@@ -62,6 +62,10 @@ def test_doctor_json_reports_checks(capsys: pytest.CaptureFixture[str]) -> None:
     checks = {c["check"]: c for c in payload["checks"]}
     assert checks["python"]["status"] == "ok" and checks["torch"]["status"] == "ok"
     assert checks["device"]["detail"] == "cpu"
+    # Training-only renderers are reported, never failed: a missing one is a warning with the fix.
+    from models.synth.mda_piano import mda_available
+
+    assert checks["renderer mda Piano"]["status"] == ("ok" if mda_available() else "warn")
     assert code == (0 if payload["ok"] else 1)
 
 

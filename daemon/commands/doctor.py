@@ -10,7 +10,7 @@ from typing import Any
 
 from daemon.console import CliContext, make_table
 
-OPTIONAL_TOOLS = ("fluidsynth", "sox", "ffmpeg", "espeak-ng")
+OPTIONAL_TOOLS = ("fluidsynth", "timidity", "sox", "ffmpeg", "espeak-ng")
 
 
 def register(subparsers: Any) -> None:
@@ -35,10 +35,21 @@ def collect_checks(ctx: CliContext) -> list[dict[str, str]]:
     for tool in OPTIONAL_TOOLS:
         path = shutil.which(tool)
         checks.append(_check(f"tool {tool}", "ok" if path else "warn", path or "not installed (optional)"))
+    checks.append(_mda_check())
     checks.append(_check("home", "ok", str(ctx.settings.home)))
     checks.append(_daemon_check(ctx))
     checks.append(_reaper_check(ctx))
     return checks
+
+
+def _mda_check() -> dict[str, str]:
+    """The mda Piano renderer is needed only to train (``--mda-shards``, ``--mda-clips``)."""
+    from models.synth.mda_piano import MDA_PLUGIN, mda_available
+
+    if mda_available():
+        return _check("renderer mda Piano", "ok", f"scsynth + {MDA_PLUGIN.name} + supriya")
+    return _check("renderer mda Piano", "warn", "training only: apt install supercollider-server sc3-plugins-server, "
+                  "pip install -e '.[train]'")
 
 
 def _torch_checks(device_setting: str) -> list[dict[str, str]]:
