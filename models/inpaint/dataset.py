@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import numpy as np
 import soundfile as sf
@@ -27,7 +27,13 @@ from models.audio_io import resample
 from models.inpaint.stft import REFERENCE_SR
 from models.synth.sources import assert_trainable, english_prompt_files, training_soundfonts, validation_soundfonts
 
+if TYPE_CHECKING:
+    from models.synth.compositions import Performance
+
 log = logging.getLogger(__name__)
+
+#: What a clip's instrument is drawn as: a FreePats program, an mda Piano voicing.
+_Instrument = TypeVar("_Instrument")
 
 Split = Literal["train", "validation"]
 
@@ -142,43 +148,46 @@ def freepats_clips(*, count: int, duration_s: float = 20.0, sr: int = REFERENCE_
     FluidR3 alone teaches the model one piano's partials and decays; the
     benchmark plays another soundfont's. Seeds differ from every other split.
     """
-    from models.synth.compositions import generate_performance
     from models.synth.timidity_render import FREEPATS_PIANO_PROGRAMS, render_freepats
 
-    clips = []
-    for index in range(count):
-        seed = seed_base + index
-        rng = np.random.default_rng(seed)
-        program = int(rng.choice(FREEPATS_PIANO_PROGRAMS))
-        peak_dbfs = float(rng.uniform(-12, -1))
-        name = f"{name_prefix}-{seed}-p{program}" + (f"-{sr}" if sr != REFERENCE_SR else "")
+    def program(rng: np.random.Generator) -> tuple[str, int]:
+        chosen = int(rng.choice(FREEPATS_PIANO_PROGRAMS))
+        return f"-p{chosen}", chosen
 
-        def render(seed: int = seed, program: int = program, peak_dbfs: float = peak_dbfs) -> np.ndarray:
-            audio = render_freepats(generate_performance(seed=seed, duration_s=duration_s), sr=sr, program=program)
-            return audio / (np.max(np.abs(audio)) + 1e-9) * np.float32(10 ** (peak_dbfs / 20))
-
-        clips.append(cached_music(name, sr, render))
-    return clips
+    return _generated_piano_clips(count=count, duration_s=duration_s, sr=sr, seed_base=seed_base,
+                                  name_prefix=name_prefix, instrument=program,
+                                  play=lambda performance, chosen: render_freepats(performance, sr=sr, program=chosen))
 
 
 def mda_clips(*, count: int, duration_s: float = 20.0, sr: int = REFERENCE_SR, seed_base: int = 400_000,
               name_prefix: str = "train-mda") -> list[Clip]:
     """Generated piano music on the mda Piano (SuperCollider), a random voicing per clip: a third real
     piano sample set (see :mod:`models.synth.mda_piano`). Seeds differ from every other split."""
+    from models.synth.mda_piano import random_voicing, render_mda
+
+    return _generated_piano_clips(count=count, duration_s=duration_s, sr=sr, seed_base=seed_base,
+                                  name_prefix=name_prefix, instrument=lambda rng: ("", random_voicing(rng)),
+                                  play=lambda performance, voicing: render_mda(performance, sr=sr, voicing=voicing,
+                                                                               render_sr=sr))
+
+
+def _generated_piano_clips(*, count: int, duration_s: float, sr: int, seed_base: int, name_prefix: str,
+                           instrument: Callable[[np.random.Generator], tuple[str, _Instrument]],
+                           play: Callable[[Performance, _Instrument], np.ndarray]) -> list[Clip]:
+    """Clip ``i``: the generator's music for seed ``seed_base + i``, played by ``play`` on the instrument that
+    ``instrument`` draws from that seed (with a name suffix), scaled to a peak drawn next, cached by name."""
     from models.synth.compositions import generate_performance
-    from models.synth.mda_piano import MdaVoicing, random_voicing, render_mda
 
     clips = []
     for index in range(count):
         seed = seed_base + index
         rng = np.random.default_rng(seed)
-        voicing = random_voicing(rng)
+        suffix, drawn = instrument(rng)
         peak_dbfs = float(rng.uniform(-12, -1))
-        name = f"{name_prefix}-{seed}" + (f"-{sr}" if sr != REFERENCE_SR else "")
+        name = f"{name_prefix}-{seed}{suffix}" + (f"-{sr}" if sr != REFERENCE_SR else "")
 
-        def render(seed: int = seed, peak_dbfs: float = peak_dbfs, voicing: MdaVoicing = voicing) -> np.ndarray:
-            audio = render_mda(generate_performance(seed=seed, duration_s=duration_s), sr=sr, voicing=voicing,
-                               render_sr=sr)
+        def render(seed: int = seed, drawn: _Instrument = drawn, peak_dbfs: float = peak_dbfs) -> np.ndarray:
+            audio = play(generate_performance(seed=seed, duration_s=duration_s), drawn)
             return audio / (np.max(np.abs(audio)) + 1e-9) * np.float32(10 ** (peak_dbfs / 20))
 
         clips.append(cached_music(name, sr, render))
