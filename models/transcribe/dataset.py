@@ -49,20 +49,13 @@ TRAIN_PROGRAMS = (0, 0, 0, 1, 1, 2, 3, 4)
 #: "restrike": keys struck again while they still sound (:func:`compositions.restrike_performance`), on either;
 #: "additive": a new procedural piano per item (:mod:`models.synth.additive_piano`), a quarter of it re-strike music;
 #: "mda": the mda Piano's recordings with a new random voicing per item (:mod:`models.synth.mda_piano`), a quarter
-#: of it re-strike music.
-SOURCES = ("fluidr3", "freepats", "low", "restrike", "additive", "mda")
+#: of it re-strike music. Each source's items take their performances from the item index plus its offset
+#: here, so every source but FluidR3 plays music of its own ("restrike" items seed their music there).
+ITEM_OFFSETS = {"fluidr3": 0, "freepats": 1_000_000, "low": 2_000_000, "restrike": 3_000_000, "additive": 4_000_000,
+                "mda": 5_000_000}
+SOURCES = tuple(ITEM_OFFSETS)
 #: FreePats programs: acoustic grand (most), bright grand, electric grand.
 FREEPATS_PROGRAMS = (0, 0, 0, 1, 1, 2)
-#: FreePats items take their performances from indices this far up, so they play other music.
-FREEPATS_ITEM_OFFSET = 1_000_000
-#: "low" items take their performances from indices this far up (yet other music).
-LOW_ITEM_OFFSET = 2_000_000
-#: "restrike" items seed their performances from indices this far up.
-RESTRIKE_ITEM_OFFSET = 3_000_000
-#: "additive" items take their performances from indices this far up.
-ADDITIVE_ITEM_OFFSET = 4_000_000
-#: "mda" items take their performances from indices this far up.
-MDA_ITEM_OFFSET = 5_000_000
 #: How far "low" items are transposed down, in semitones (inclusive range).
 LOW_TRANSPOSE_SEMITONES = (8, 20)
 VALIDATION_SR = 22050
@@ -136,19 +129,8 @@ def render_training_item(index: int, *, cache_dir: Path, source: str = "fluidr3"
     (other music)."""
     if source not in SOURCES:
         raise ValueError(f"unknown training source {source!r}; known: {SOURCES}")
-    piano = source
-    if source == "freepats":
-        index += FREEPATS_ITEM_OFFSET
-    elif source == "low":
-        index += LOW_ITEM_OFFSET
-        piano = "freepats" if index % 2 else "fluidr3"
-    elif source == "restrike":
-        index += RESTRIKE_ITEM_OFFSET
-        piano = "freepats" if index % 2 else "fluidr3"
-    elif source == "additive":
-        index += ADDITIVE_ITEM_OFFSET
-    elif source == "mda":
-        index += MDA_ITEM_OFFSET
+    index += ITEM_OFFSETS[source]
+    piano = ("freepats" if index % 2 else "fluidr3") if source in ("low", "restrike") else source
     rng = np.random.default_rng(index + 1234567)
     if source == "restrike" or (source in ("additive", "mda") and index % 4 == 3):
         performance = compositions.restrike_performance(seed=int(rng.integers(2**31)), duration_s=ITEM_DURATION_S)
