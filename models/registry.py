@@ -174,13 +174,15 @@ def loaded_models() -> list[tuple[str, str]]:
 
 
 def _import_arch_module(arch: str) -> None:
-    """Architectures register on import; the arch name's prefix names its job package."""
+    """Architectures register on import; the arch name names its job package (and module)."""
     if arch in _ARCHITECTURES:
         return
     import importlib
 
-    job = arch.split(".", 1)[0]
+    # "job.Class" lives in models/job/network.py, "job.module.Class" in models/job/module.py.
+    parts = arch.split(".")
+    module = f"models.{parts[0]}.{parts[1] if len(parts) > 2 else 'network'}"
     try:
-        importlib.import_module(f"models.{job}.network")
+        importlib.import_module(module)
     except ImportError as exc:
         raise ModelError(f"cannot import the module defining {arch!r}: {exc}") from exc

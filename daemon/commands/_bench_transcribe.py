@@ -38,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--extra-selection", type=int, default=0, metavar="N",
                         help="with --tune: N more selection pieces (validation pieces after the benchmark's, "
                              "none sharing a score or seed with them) beside the first 8")
+    parser.add_argument("--ghost-weights", type=Path, default=None,
+                        help="with --tune: an octave-ghost rescorer checkpoint to decode with (default: the shipped "
+                             "one, unless --weights names another network: then the fixed rule)")
     parser.add_argument("--narrow", action="store_true",
                         help="with --tune: search only the onset and re-trigger thresholds (NARROW_GRID) before "
                              "the pedal-release rule: minutes instead of half an hour on a busy 2-core machine")
@@ -57,8 +60,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     pieces = every[SELECTION_PIECES:SELECTION_PIECES + count]
     conditions = ("clean", "tape")
     results: dict[str, Any] = {"pieces": len(pieces), "audio_s_per_condition": 0.0, "systems": {}}
-    ours, speed = _score_ours(pieces, conditions)
+    ours, rule, speed = _score_ours(pieces, conditions)
     results["systems"]["reamend"] = ours
+    if rule:
+        results["systems"]["reamend (fixed octave-ghost rule)"] = rule
     results["speed"] = speed
     results["speed"].update(_cold_speed(pieces[0].audio["clean"], args.threads))
     results["audio_s_per_condition"] = speed["audio_s"] / len(conditions)
@@ -86,31 +91,45 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
-def _score_ours(pieces: list[Any], conditions: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _score_ours(pieces: list[Any], conditions: tuple[str, ...]
+                ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """reamend as shipped (timed), and, when a ghost rescorer ships, the same posteriors decoded with the
+    fixed octave-ghost rule at its own best thresholds instead (not timed), so the rescorer's share is
+    measured in the same run."""
     from models.registry import load_model
     from models.transcribe import dataset
+    from models.transcribe.decode import RULE_DECODING, decode
     from models.transcribe.evaluate import mean_scores, notes_matrix, score
     from models.transcribe.features import SAMPLE_RATE
+    from models.transcribe.ghosts import shipped_scorer
     from models.transcribe.transcriber import transcribe
 
     model = load_model("transcribe-piano", device="cpu")
+    scorer = shipped_scorer()
     by_condition: dict[str, Any] = {}
+    by_condition_rule: dict[str, Any] = {}
     audio_s = compute_s = cpu_s = 0.0
     for condition in conditions:
-        scores = []
+        scores, rule_scores = [], []
         for piece in pieces:
             audio = dataset.validation_audio_16k(piece.audio[condition])
+            truth = dataset.read_truth(piece.notes)
             started, cpu_started = time.perf_counter(), time.process_time()
-            result = transcribe(audio, SAMPLE_RATE, model=model)
+            result = transcribe(audio, SAMPLE_RATE, model=model, ghost_scorer=scorer, keep_posteriors=True)
             compute_s += time.perf_counter() - started
             cpu_s += time.process_time() - cpu_started
             audio_s += audio.shape[0] / SAMPLE_RATE
-            scores.append(score(dataset.read_truth(piece.notes), notes_matrix(result.notes)))
+            scores.append(score(truth, notes_matrix(result.notes)))
+            if scorer is not None and result.posteriors is not None:
+                rule_scores.append(score(truth, notes_matrix(decode(result.posteriors, RULE_DECODING))))
         by_condition[condition] = mean_scores(scores)
+        if rule_scores:
+            by_condition_rule[condition] = mean_scores(rule_scores)
     # Wall-clock speed depends on what else the machine runs; audio seconds per CPU second
     # (all threads summed) is the speed one dedicated core would give.
-    return by_condition, {"audio_s": round(audio_s, 1), "warm_x_realtime": round(audio_s / compute_s, 1),
-                          "warm_x_realtime_per_cpu_core": round(audio_s / cpu_s, 1)}
+    return by_condition, by_condition_rule, {"audio_s": round(audio_s, 1),
+                                             "warm_x_realtime": round(audio_s / compute_s, 1),
+                                             "warm_x_realtime_per_cpu_core": round(audio_s / cpu_s, 1)}
 
 
 def _cold_speed(path: Path, threads: int) -> dict[str, float]:
@@ -183,7 +202,14 @@ def _tune(args: argparse.Namespace, ctx: CliContext) -> int:
     from models.transcribe.features import normalize_peak
     from models.transcribe.train import SELECTION_PIECES, VALIDATION_PIECES
     from models.transcribe.transcriber import predict
-    from models.transcribe.tuning import DEFAULT_GRID, NARROW_GRID, RELEASE_GRID, tune_decoding
+    from models.transcribe.tuning import (
+        DEFAULT_GRID,
+        NARROW_GRID,
+        RELEASE_GRID,
+        RESCORER_DEFAULT_GRID,
+        RESCORER_GRID,
+        tune_decoding,
+    )
 
     if args.weights is not None:
         from models.errors import UserInputError
@@ -195,6 +221,7 @@ def _tune(args: argparse.Namespace, ctx: CliContext) -> int:
         model = build_model(checkpoint).eval()
     else:
         model = load_model("transcribe-piano", device="cpu")
+    scorer = _tuning_scorer(args)
     every = dataset.build_validation(args.cache_dir, count=VALIDATION_PIECES)
     pieces = every[:SELECTION_PIECES] + dataset.extra_selection_pieces(
         args.cache_dir, count=args.extra_selection, avoid={p.name for p in every[SELECTION_PIECES:]},
@@ -204,9 +231,11 @@ def _tune(args: argparse.Namespace, ctx: CliContext) -> int:
         for condition in ("clean", "tape"):
             posteriors.append(predict(model, normalize_peak(dataset.validation_audio_16k(piece.audio[condition]))))
             truths.append(dataset.read_truth(piece.notes))
-    thresholds = tune_decoding(posteriors, truths, grid=NARROW_GRID if args.narrow else DEFAULT_GRID)
-    release = tune_decoding(posteriors, truths, grid=RELEASE_GRID, base=thresholds[0].settings)
-    names = list(DEFAULT_GRID) + list(RELEASE_GRID)
+    grid = (RESCORER_GRID if args.narrow else RESCORER_DEFAULT_GRID) if scorer else (
+        NARROW_GRID if args.narrow else DEFAULT_GRID)
+    thresholds = tune_decoding(posteriors, truths, grid=grid, ghost_scorer=scorer)
+    release = tune_decoding(posteriors, truths, grid=RELEASE_GRID, base=thresholds[0].settings, ghost_scorer=scorer)
+    names = list(DEFAULT_GRID) + (["ghost_keep_threshold"] if scorer else []) + list(RELEASE_GRID)
     rows = [(*(f"{getattr(r.settings, name):g}" for name in names), *(f"{r.scores[m]:.3f}" for m in METRICS[:4]))
             for r in (*release[:5], *thresholds[:5])]
     payload = [{"stage": stage, "settings": r.settings.__dict__, "scores": r.scores}
@@ -216,3 +245,19 @@ def _tune(args: argparse.Namespace, ctx: CliContext) -> int:
         (*(name.removesuffix("_threshold").replace("_", " ") for name in names),
          "onset F1", "on+off F1", "on+vel F1", "frame F1"), rows)))
     return 0
+
+
+def _tuning_scorer(args: argparse.Namespace) -> Any:
+    """The ghost rescorer ``--tune`` decodes with: ``--ghost-weights``, else the shipped one for the shipped
+    network, else none (a rescorer is fitted to one network's posteriors)."""
+    from models.registry import build_model, load_checkpoint_file
+    from models.transcribe.ghosts import ARCH, shipped_scorer
+
+    if args.ghost_weights is not None:
+        from models.errors import UserInputError
+
+        checkpoint = load_checkpoint_file(args.ghost_weights)
+        if checkpoint.get("arch") != ARCH:
+            raise UserInputError(f"{args.ghost_weights} is not a {ARCH} checkpoint")
+        return build_model(checkpoint).probabilities
+    return None if args.weights is not None else shipped_scorer()

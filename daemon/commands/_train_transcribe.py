@@ -55,10 +55,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--build-only", action="store_true",
                         help="only render the training shards and validation set, then stop")
     parser.add_argument("--log-file", type=Path, default=None, help="also log progress here (INFO level)")
+    parser.add_argument("--ghost-rescorer", action="store_true",
+                        help="instead of training the network, fit the octave-ghost rescorer for it on fresh "
+                             "renders of the training pianos (models/weights/transcribe-ghosts.pt + manifest entry, "
+                             "or beside --weights-out)")
+    parser.add_argument("--rescorer-items", type=int, default=64,
+                        help="fresh items per piano source for --ghost-rescorer")
+    parser.add_argument("--rescorer-network", type=Path, default=None,
+                        help="network to fit the rescorer for (default: the shipped "
+                             "models/weights/transcribe-piano.pt)")
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from models.registry import WEIGHTS_DIR
+
+    if args.ghost_rescorer:
+        return _fit_rescorer(args, ctx)
     from models.transcribe import dataset
     from models.transcribe.train import VALIDATION_PIECES, TrainConfig, train, wanted_shards
 
@@ -96,4 +108,17 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     else:
         result = train(config)
     ctx.emit(result, lambda: ctx.out.print(mapping_table("train transcribe", result)))
+    return 0
+
+
+def _fit_rescorer(args: argparse.Namespace, ctx: CliContext) -> int:
+    from models.registry import WEIGHTS_DIR
+    from models.transcribe.ghost_fit import GhostFitConfig, fit_rescorer
+
+    network = args.rescorer_network or WEIGHTS_DIR / "transcribe-piano.pt"
+    out = args.weights_out or WEIGHTS_DIR / "transcribe-ghosts.pt"
+    config = GhostFitConfig(cache_dir=args.cache_dir, items_per_source=args.rescorer_items)
+    with ctx.progress("fresh renders for the ghost rescorer") as progress:
+        result = fit_rescorer(network, out, config, progress=progress)
+    ctx.emit(result, lambda: ctx.out.print(mapping_table("ghost rescorer", result)))
     return 0

@@ -29,17 +29,25 @@ The rules, and why:
   partial's onset is not followed by a held note). Only partners below count:
   partials lie above their fundamental, and on the selection pieces a weak
   onset with a stronger one an octave *above* was a real note 94 % of the time;
+  with a *ghost scorer* (:mod:`models.transcribe.ghosts`, fitted on the training pianos and
+  calibrated per recording by how loudly its confident notes light the octave above) the same
+  candidates are kept when its probability of a struck key reaches ``ghost_keep_threshold`` instead;
 * velocity is the velocity head at the onset, scaled to MIDI 1..127.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from models.transcribe.features import FRAMES_PER_S
+from models.transcribe.ghosts import CHORD_PEAK_FLOOR, ghost_features
 from models.transcribe.labels import LOWEST_PITCH
+
+#: Feature rows (:data:`models.transcribe.ghosts.FEATURES`) to the probability that each is a struck key.
+GhostScorer = Callable[[np.ndarray], np.ndarray]
 
 #: Intervals (semitones) at which piano partials fall on other keys.
 _GHOST_INTERVALS = (12, 19, 24)
@@ -50,9 +58,9 @@ _GHOST_HOLD_FRAMES = 6
 @dataclass(frozen=True)
 class DecodeSettings:
     """Decoding thresholds (probabilities) and limits; the defaults are the ``piano`` preset's, chosen
-    with ``reamend bench transcribe --tune`` on the selection pieces."""
+    with ``reamend bench transcribe --tune`` on the selection pieces, with the shipped ghost rescorer."""
 
-    onset_threshold: float = 0.4
+    onset_threshold: float = 0.45
     frame_threshold: float = 0.4
     offset_threshold: float = 0.8
     retrigger_threshold: float = 0.6
@@ -61,12 +69,19 @@ class DecodeSettings:
     min_duration_s: float = 0.03
     ghost_ratio: float = 0.6
     ghost_frame_threshold: float = 0.7
+    #: With a ghost scorer: keep a ghost candidate whose probability of a struck key reaches this.
+    ghost_keep_threshold: float = 0.6
     offset_snap_frames: int = 8
     offset_snap_threshold: float = 0.2
     #: Keys that must show an offset peak together for a pedal release; 0 turns the rule off.
     release_keys: int = 11
     release_threshold: float = 0.15
     release_lookahead_frames: int = 50
+
+
+#: The best decoding of the shipped network with the fixed octave-ghost rule instead of a rescorer (onset 0.4:
+#: ``reamend bench transcribe --tune --narrow --extra-selection 24`` for run 10, on 32 selection pieces).
+RULE_DECODING = DecodeSettings(onset_threshold=0.4)
 
 
 @dataclass(frozen=True)
@@ -94,7 +109,7 @@ class Posteriors:
         return int(self.onset.shape[0])
 
 
-def _onset_peaks(onset: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+def onset_peaks(onset: np.ndarray, threshold: float) -> list[tuple[int, int]]:
     """``(frame, key)`` of local maxima above ``threshold`` (ties go to the earlier frame)."""
     padded = np.pad(onset, ((1, 1), (0, 0)), constant_values=-1.0)
     centre = padded[1:-1]
@@ -191,12 +206,28 @@ def _drop_ghosts(candidates: list[tuple[int, int, float]], frame: np.ndarray,
     return kept
 
 
-def decode(post: Posteriors, settings: DecodeSettings | None = None, *,
+def _score_ghosts(candidates: list[tuple[int, int, float]], post: Posteriors, scorer: GhostScorer,
+                  settings: DecodeSettings) -> list[tuple[int, int, float]]:
+    """Remove the ghost candidates (onsets with a stronger one a partial interval below) that ``scorer``
+    gives less than ``ghost_keep_threshold`` of being a struck key."""
+    indices, rows = ghost_features(post, candidates, onset_peaks(post.onset, CHORD_PEAK_FLOOR))
+    if not indices:
+        return candidates
+    keep = scorer(rows) >= settings.ghost_keep_threshold
+    dropped = {index for index, kept in zip(indices, keep, strict=True) if not kept}
+    return [candidate for index, candidate in enumerate(candidates) if index not in dropped]
+
+
+def decode(post: Posteriors, settings: DecodeSettings | None = None, *, ghost_scorer: GhostScorer | None = None,
            frames_per_s: float = FRAMES_PER_S) -> list[TranscribedNote]:
-    """Turn posteriors into notes, sorted by start time then pitch."""
+    """Turn posteriors into notes, sorted by start time then pitch. ``ghost_scorer`` (the probabilities of
+    a fitted :class:`models.transcribe.ghosts.GhostTrees`) replaces the fixed octave-ghost rule."""
     s = settings or DecodeSettings()
-    candidates = [(t, k, float(post.onset[t, k])) for t, k in _onset_peaks(post.onset, s.onset_threshold)]
-    candidates = _drop_ghosts(candidates, post.frame, s)
+    candidates = [(t, k, float(post.onset[t, k])) for t, k in onset_peaks(post.onset, s.onset_threshold)]
+    if ghost_scorer is None:
+        candidates = _drop_ghosts(candidates, post.frame, s)
+    else:
+        candidates = _score_ghosts(candidates, post, ghost_scorer, s)
     min_ioi_frames = max(1, round(s.min_ioi_s * frames_per_s))
     by_key: dict[int, list[tuple[int, float]]] = {}
     for t, k, strength in candidates:

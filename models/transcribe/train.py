@@ -25,7 +25,7 @@ import numpy as np
 
 from models.registry import save_checkpoint, update_manifest
 from models.transcribe import dataset
-from models.transcribe.decode import DecodeSettings, decode
+from models.transcribe.decode import RULE_DECODING, DecodeSettings, decode
 from models.transcribe.evaluate import mean_scores, notes_matrix, score, selection_objective
 from models.transcribe.features import normalize_peak
 from models.transcribe.labels import make_targets
@@ -41,6 +41,9 @@ MODEL_CONFIG: dict[str, Any] = {"bins_per_semitone": 2, "dilations": [1, 2, 4, 8
 SELECTION_PIECES = 8
 ONSET_POS_WEIGHT = 4.0
 VALIDATION_PIECES = 32
+#: The training loop's validation decoding: the fixed octave-ghost rule at run 10's thresholds, so loop scores
+#: stay comparable from run to run (a ghost rescorer is fitted to a finished network, after training).
+LOOP_DECODING = RULE_DECODING
 
 
 @dataclass(frozen=True)
@@ -233,7 +236,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
             log.info("step %d lr %.2e loss %s", step, _lr(config, step), {k: round(v, 4) for k, v in mean.items()})
         if step % config.eval_every == 0:
             model.eval()
-            results = evaluate_pieces(model, pieces, ("clean", "tape"))
+            results = evaluate_pieces(model, pieces, ("clean", "tape"), LOOP_DECODING)
             selection = float(np.mean([selection_objective(r) for r in results.values()]))
             log.info("step %d selection %.4f %s", step, selection,
                      {c: {k: round(v, 3) for k, v in r.items() if k.endswith("f1")} for c, r in results.items()})

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from models.transcribe.decode import DecodeSettings, Posteriors, decode
+from models.transcribe.decode import DecodeSettings, GhostScorer, Posteriors, decode
 from models.transcribe.evaluate import mean_scores, notes_matrix, score, selection_objective
 
 #: The default search: the thresholds that trade recall against precision, and the offset snap.
@@ -40,6 +40,17 @@ NARROW_GRID: dict[str, tuple[float, ...]] = {
     "ghost_frame_threshold": (0.6, 0.7, 0.8),
 }
 
+#: With a ghost rescorer the octave-ghost rule's two thresholds give way to the rescorer's one.
+RESCORER_GRID: dict[str, tuple[float, ...]] = {
+    "onset_threshold": (0.35, 0.4, 0.45, 0.5),
+    "retrigger_threshold": (0.4, 0.5, 0.6),
+    "ghost_keep_threshold": (0.4, 0.5, 0.6),
+}
+RESCORER_DEFAULT_GRID: dict[str, tuple[float, ...]] = {
+    **{name: values for name, values in DEFAULT_GRID.items() if not name.startswith("ghost_")},
+    "ghost_keep_threshold": (0.4, 0.5, 0.6),
+}
+
 #: The second search, on top of the best thresholds: the pedal-release rule (keys 0 = off).
 RELEASE_GRID: dict[str, tuple[float, ...]] = {
     "release_keys": (0, 6, 8, 11, 15),
@@ -60,10 +71,11 @@ class TuningResult:
 
 def tune_decoding(posteriors: Sequence[Posteriors], truths: Sequence[np.ndarray], *,
                   grid: Mapping[str, Sequence[float]] | None = None,
-                  base: DecodeSettings | None = None) -> list[TuningResult]:
+                  base: DecodeSettings | None = None, ghost_scorer: GhostScorer | None = None) -> list[TuningResult]:
     """Every combination of ``grid`` (``DecodeSettings`` field name to values) with its mean scores,
-    best first by onset F1 plus half the onset+offset F1. The retrigger threshold is never set below
-    the onset threshold (a re-strike needs at least what a first strike needs)."""
+    best first by onset F1 plus half the onset+offset F1, decoded with ``ghost_scorer`` if given. The
+    retrigger threshold is never set below the onset threshold (a re-strike needs at least what a first
+    strike needs)."""
     start = base or DecodeSettings()
     search = dict(DEFAULT_GRID if grid is None else grid)
     known = {f.name for f in fields(DecodeSettings)}
@@ -77,7 +89,7 @@ def tune_decoding(posteriors: Sequence[Posteriors], truths: Sequence[np.ndarray]
         settings = replace(settings, retrigger_threshold=max(settings.onset_threshold, settings.retrigger_threshold))
         scores = []
         for post, truth in zip(posteriors, truths, strict=True):
-            scores.append(score(truth, notes_matrix(decode(post, settings))))
+            scores.append(score(truth, notes_matrix(decode(post, settings, ghost_scorer=ghost_scorer))))
         results.append(TuningResult(settings, mean_scores(scores)))
     results.sort(key=lambda r: -r.objective)
     return results
