@@ -27,7 +27,8 @@ MANIFEST_PATH = WEIGHTS_DIR / "manifest.json"
 
 #: arch name -> constructor taking the checkpoint's config dict as keyword arguments.
 _ARCHITECTURES: dict[str, Callable[..., Any]] = {}
-_cache: dict[tuple[str, str], Any] = {}
+#: (name, device, manifest file) -> model: a test's or a candidate's manifest never shadows the shipped one.
+_cache: dict[tuple[str, str, str], Any] = {}
 _cache_lock = threading.Lock()
 
 
@@ -149,9 +150,9 @@ def build_model(payload: dict[str, Any]) -> Any:
 
 
 def load_model(name: str, *, device: str = "auto", manifest_path: Path = MANIFEST_PATH) -> Any:
-    """Load a shipped model by manifest name, once per ``(name, device)`` per process."""
+    """Load a shipped model by manifest name, once per ``(name, device, manifest)`` per process."""
     resolved_device = pick_device(device)
-    key = (name, resolved_device)
+    key = (name, resolved_device, str(manifest_path))
     with _cache_lock:
         if key in _cache:
             return _cache[key]
@@ -170,7 +171,7 @@ def load_model(name: str, *, device: str = "auto", manifest_path: Path = MANIFES
 def loaded_models() -> list[tuple[str, str]]:
     """``(name, device)`` of every model loaded in this process (for ``reamend status``)."""
     with _cache_lock:
-        return sorted(_cache)
+        return sorted({(name, device) for name, device, _ in _cache})
 
 
 def _import_arch_module(arch: str) -> None:

@@ -38,9 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--extra-selection", type=int, default=0, metavar="N",
                         help="with --tune: N more selection pieces (validation pieces after the benchmark's, "
                              "none sharing a score or seed with them) beside the first 8")
-    parser.add_argument("--ghost-weights", type=Path, default=None,
-                        help="with --tune: an octave-ghost rescorer checkpoint to decode with (default: the shipped "
-                             "one, unless --weights names another network: then the fixed rule)")
+    parser.add_argument("--rescorers", type=Path, default=None, metavar="DIR",
+                        help="with --tune: decode with the rescorers fitted into DIR (its manifest.json; "
+                             "reamend train transcribe --rescorers --weights-out DIR/...) instead of the shipped "
+                             "ones; with --weights and no --rescorers: the fixed rules")
     parser.add_argument("--narrow", action="store_true",
                         help="with --tune: search only the onset and re-trigger thresholds (NARROW_GRID) before "
                              "the pedal-release rule: minutes instead of half an hour on a busy 2-core machine")
@@ -93,19 +94,20 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def _score_ours(pieces: list[Any], conditions: tuple[str, ...]
                 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """reamend as shipped (timed), and, when a ghost rescorer ships, the same posteriors decoded with the
-    fixed octave-ghost rule at its own best thresholds instead (not timed), so the rescorer's share is
-    measured in the same run."""
+    """reamend as shipped (timed), and, when rescorers ship, the same posteriors decoded with the fixed
+    rules at their own best thresholds instead (not timed), so the rescorers' share is measured in the
+    same run."""
     from models.registry import load_model
     from models.transcribe import dataset
     from models.transcribe.decode import RULE_DECODING, decode
     from models.transcribe.evaluate import mean_scores, notes_matrix, score
     from models.transcribe.features import SAMPLE_RATE
-    from models.transcribe.ghosts import shipped_scorer
+    from models.transcribe.rescorers import shipped_rescorers
     from models.transcribe.transcriber import transcribe
 
     model = load_model("transcribe-piano", device="cpu")
-    scorer = shipped_scorer()
+    rescorers = shipped_rescorers()
+    learned = rescorers.ghost is not None or rescorers.restrike is not None
     by_condition: dict[str, Any] = {}
     by_condition_rule: dict[str, Any] = {}
     audio_s = compute_s = cpu_s = 0.0
@@ -115,12 +117,12 @@ def _score_ours(pieces: list[Any], conditions: tuple[str, ...]
             audio = dataset.validation_audio_16k(piece.audio[condition])
             truth = dataset.read_truth(piece.notes)
             started, cpu_started = time.perf_counter(), time.process_time()
-            result = transcribe(audio, SAMPLE_RATE, model=model, ghost_scorer=scorer, keep_posteriors=True)
+            result = transcribe(audio, SAMPLE_RATE, model=model, rescorers=rescorers, keep_posteriors=True)
             compute_s += time.perf_counter() - started
             cpu_s += time.process_time() - cpu_started
             audio_s += audio.shape[0] / SAMPLE_RATE
             scores.append(score(truth, notes_matrix(result.notes)))
-            if scorer is not None and result.posteriors is not None:
+            if learned and result.posteriors is not None:
                 rule_scores.append(score(truth, notes_matrix(decode(result.posteriors, RULE_DECODING))))
         by_condition[condition] = mean_scores(scores)
         if rule_scores:
@@ -221,7 +223,8 @@ def _tune(args: argparse.Namespace, ctx: CliContext) -> int:
         model = build_model(checkpoint).eval()
     else:
         model = load_model("transcribe-piano", device="cpu")
-    scorer = _tuning_scorer(args)
+    rescorers = _tuning_rescorers(args)
+    learned = rescorers.ghost is not None or rescorers.restrike is not None
     every = dataset.build_validation(args.cache_dir, count=VALIDATION_PIECES)
     pieces = every[:SELECTION_PIECES] + dataset.extra_selection_pieces(
         args.cache_dir, count=args.extra_selection, avoid={p.name for p in every[SELECTION_PIECES:]},
@@ -231,11 +234,12 @@ def _tune(args: argparse.Namespace, ctx: CliContext) -> int:
         for condition in ("clean", "tape"):
             posteriors.append(predict(model, normalize_peak(dataset.validation_audio_16k(piece.audio[condition]))))
             truths.append(dataset.read_truth(piece.notes))
-    grid = (RESCORER_GRID if args.narrow else RESCORER_DEFAULT_GRID) if scorer else (
+    grid = (RESCORER_GRID if args.narrow else RESCORER_DEFAULT_GRID) if learned else (
         NARROW_GRID if args.narrow else DEFAULT_GRID)
-    thresholds = tune_decoding(posteriors, truths, grid=grid, ghost_scorer=scorer)
-    release = tune_decoding(posteriors, truths, grid=RELEASE_GRID, base=thresholds[0].settings, ghost_scorer=scorer)
-    names = list(DEFAULT_GRID) + (["ghost_keep_threshold"] if scorer else []) + list(RELEASE_GRID)
+    thresholds = tune_decoding(posteriors, truths, grid=grid, rescorers=rescorers)
+    release = tune_decoding(posteriors, truths, grid=RELEASE_GRID, base=thresholds[0].settings, rescorers=rescorers)
+    names = list(DEFAULT_GRID) + (["ghost_keep_threshold", "restrike_keep_threshold"] if learned else []) + list(
+        RELEASE_GRID)
     rows = [(*(f"{getattr(r.settings, name):g}" for name in names), *(f"{r.scores[m]:.3f}" for m in METRICS[:4]))
             for r in (*release[:5], *thresholds[:5])]
     payload = [{"stage": stage, "settings": r.settings.__dict__, "scores": r.scores}
@@ -247,17 +251,19 @@ def _tune(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
-def _tuning_scorer(args: argparse.Namespace) -> Any:
-    """The ghost rescorer ``--tune`` decodes with: ``--ghost-weights``, else the shipped one for the shipped
-    network, else none (a rescorer is fitted to one network's posteriors)."""
-    from models.registry import build_model, load_checkpoint_file
-    from models.transcribe.ghosts import ARCH, shipped_scorer
+def _tuning_rescorers(args: argparse.Namespace) -> Any:
+    """The rescorers ``--tune`` decodes with: those fitted into ``--rescorers`` for the shipped network, else
+    the shipped ones for the shipped network, else none (a rescorer is fitted to one network's posteriors)."""
+    from models.registry import read_manifest
+    from models.transcribe.decode import Rescorers
+    from models.transcribe.rescorers import NETWORK_NAME, shipped_rescorers
 
-    if args.ghost_weights is not None:
+    if args.rescorers is not None:
         from models.errors import UserInputError
 
-        checkpoint = load_checkpoint_file(args.ghost_weights)
-        if checkpoint.get("arch") != ARCH:
-            raise UserInputError(f"{args.ghost_weights} is not a {ARCH} checkpoint")
-        return build_model(checkpoint).probabilities
-    return None if args.weights is not None else shipped_scorer()
+        manifest = args.rescorers / "manifest.json"
+        if not manifest.exists():
+            raise UserInputError(f"{manifest} not found: fit rescorers there first")
+        network_sha256 = read_manifest()[NETWORK_NAME]["sha256"]
+        return shipped_rescorers(manifest_path=manifest, network_sha256=network_sha256)
+    return Rescorers() if args.weights is not None else shipped_rescorers()

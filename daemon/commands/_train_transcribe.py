@@ -55,22 +55,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--build-only", action="store_true",
                         help="only render the training shards and validation set, then stop")
     parser.add_argument("--log-file", type=Path, default=None, help="also log progress here (INFO level)")
-    parser.add_argument("--ghost-rescorer", action="store_true",
-                        help="instead of training the network, fit the octave-ghost rescorer for it on fresh "
-                             "renders of the training pianos (models/weights/transcribe-ghosts.pt + manifest entry, "
-                             "or beside --weights-out)")
+    parser.add_argument("--rescorers", action="store_true",
+                        help="instead of training the network, fit its decoding rescorers (octave ghosts, "
+                             "re-strikes) on fresh renders of the training pianos: models/weights/"
+                             "transcribe-ghosts.pt and transcribe-restrikes.pt + manifest entries, or in the folder "
+                             "of --weights-out")
     parser.add_argument("--rescorer-items", type=int, default=64,
-                        help="fresh items per piano source for --ghost-rescorer")
+                        help="fresh items per piano source for --rescorers")
     parser.add_argument("--rescorer-network", type=Path, default=None,
-                        help="network to fit the rescorer for (default: the shipped "
+                        help="network to fit the rescorers for (default: the shipped "
                              "models/weights/transcribe-piano.pt)")
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from models.registry import WEIGHTS_DIR
-
-    if args.ghost_rescorer:
-        return _fit_rescorer(args, ctx)
     from models.transcribe import dataset
     from models.transcribe.train import VALIDATION_PIECES, TrainConfig, train, wanted_shards
 
@@ -81,6 +79,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             logger = logging.getLogger(name)
             logger.addHandler(handler)
             logger.setLevel(logging.INFO)
+    if args.rescorers:
+        return _fit_rescorers(args, ctx)
     config = TrainConfig(cache_dir=args.cache_dir, checkpoint=args.checkpoint,
                          weights=args.weights_out or WEIGHTS_DIR / "transcribe-piano.pt",
                          target_shards=args.shards, freepats_shards=args.freepats_shards,
@@ -111,14 +111,14 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
-def _fit_rescorer(args: argparse.Namespace, ctx: CliContext) -> int:
+def _fit_rescorers(args: argparse.Namespace, ctx: CliContext) -> int:
     from models.registry import WEIGHTS_DIR
-    from models.transcribe.ghost_fit import GhostFitConfig, fit_rescorer
+    from models.transcribe.rescorer_fit import RescorerFitConfig, fit_rescorers
 
     network = args.rescorer_network or WEIGHTS_DIR / "transcribe-piano.pt"
-    out = args.weights_out or WEIGHTS_DIR / "transcribe-ghosts.pt"
-    config = GhostFitConfig(cache_dir=args.cache_dir, items_per_source=args.rescorer_items)
-    with ctx.progress("fresh renders for the ghost rescorer") as progress:
-        result = fit_rescorer(network, out, config, progress=progress)
-    ctx.emit(result, lambda: ctx.out.print(mapping_table("ghost rescorer", result)))
+    out_dir = args.weights_out.parent if args.weights_out else WEIGHTS_DIR
+    config = RescorerFitConfig(cache_dir=args.cache_dir, items_per_source=args.rescorer_items)
+    with ctx.progress("fresh renders for the rescorers") as progress:
+        result = fit_rescorers(network, out_dir, config, progress=progress)
+    ctx.emit(result, lambda: ctx.out.print(mapping_table("rescorers", result)))
     return 0

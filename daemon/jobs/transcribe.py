@@ -39,6 +39,7 @@ def decode_settings(settings: PresetSettings) -> Any:
                           min_duration_s=settings.min_note_ms / 1000, ghost_ratio=settings.ghost_ratio,
                           ghost_frame_threshold=settings.ghost_frame_threshold,
                           ghost_keep_threshold=settings.ghost_keep_threshold,
+                          restrike_keep_threshold=settings.restrike_keep_threshold,
                           offset_snap_frames=round(settings.offset_snap_ms / 1000 * FRAMES_PER_S),
                           offset_snap_threshold=settings.offset_snap_threshold,
                           release_keys=settings.pedal_release_keys,
@@ -48,20 +49,23 @@ def decode_settings(settings: PresetSettings) -> Any:
 
 def run(spec: JobSpec, ctx: JobContext) -> JobOutcome:
     from models.registry import load_model
-    from models.transcribe.ghosts import shipped_scorer
+    from models.transcribe.decode import Rescorers
+    from models.transcribe.rescorers import shipped_rescorers
 
     settings = job_settings(PresetSettings, "transcribe", spec.preset, spec.options, job_options=_JOB_OPTIONS,
                             user_dir=ctx.user_presets_dir)
     if spec.options.get("out_file") and len(spec.inputs) != 1:
         raise UserInputError("an output file name only works with a single input")
     model = load_model(MODEL_NAME, device="cpu")
-    ghost_scorer = shipped_scorer() if settings.ghost_model else None
+    shipped = shipped_rescorers()
+    rescorers = Rescorers(ghost=shipped.ghost if settings.ghost_model else None,
+                          restrike=shipped.restrike if settings.restrike_model else None)
     outputs: list[OutputFile] = []
     summaries: dict[str, Any] = {}
     messages: list[str] = []
     for index, source in enumerate(spec.inputs):
         progress = scaled(ctx.progress, index / len(spec.inputs), (index + 1) / len(spec.inputs))
-        files, summary, notes = _run_one(Path(source), spec, settings, ctx, model, ghost_scorer, progress)
+        files, summary, notes = _run_one(Path(source), spec, settings, ctx, model, rescorers, progress)
         outputs += files
         summaries[Path(source).name] = summary
         messages += [f"{Path(source).name}: {n}" for n in notes]
@@ -70,7 +74,7 @@ def run(spec: JobSpec, ctx: JobContext) -> JobOutcome:
 
 
 def _run_one(source: Path, spec: JobSpec, settings: PresetSettings, ctx: JobContext, model: Any,
-             ghost_scorer: Any, progress: ProgressFn) -> tuple[list[OutputFile], dict[str, Any], list[str]]:
+             rescorers: Any, progress: ProgressFn) -> tuple[list[OutputFile], dict[str, Any], list[str]]:
     from models.atomic import refuse_overwriting_inputs
     from models.transcribe import export
     from models.transcribe.features import FRAMES_PER_S, SAMPLE_RATE, log_spectrogram, normalize_peak
@@ -82,7 +86,7 @@ def _run_one(source: Path, spec: JobSpec, settings: PresetSettings, ctx: JobCont
     want_report = bool(spec.options.get("report"))
     transcribe_started = time.perf_counter()
     result = transcribe(audio, SAMPLE_RATE, model=model, settings=decode_settings(settings),
-                        ghost_scorer=ghost_scorer, keep_posteriors=want_report, progress=scaled(progress, 0.05, 0.85),
+                        rescorers=rescorers, keep_posteriors=want_report, progress=scaled(progress, 0.05, 0.85),
                         cancel=ctx.cancel)
     transcribe_s = time.perf_counter() - transcribe_started
     notes = [n for n in result.notes if n.velocity >= settings.min_velocity]

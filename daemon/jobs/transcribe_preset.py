@@ -12,7 +12,7 @@ class PresetSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    onset_threshold: float = Field(default=0.45, gt=0.0, lt=1.0,
+    onset_threshold: float = Field(default=0.4, gt=0.0, lt=1.0,
                                    description="onset probability that starts a note")
     frame_threshold: float = Field(default=0.4, gt=0.0, lt=1.0,
                                    description="frame probability that keeps a note sounding")
@@ -35,6 +35,12 @@ class PresetSettings(BaseModel):
     ghost_keep_threshold: float = Field(default=0.6, gt=0.0, lt=1.0,
                                         description="with the rescorer: probability of a struck key needed to keep "
                                                     "an onset under a stronger one a partial interval below")
+    restrike_model: bool = Field(default=True,
+                                 description="decide strikes of a key that still sounds with the shipped rescorer, "
+                                             "calibrated per recording (false: the fixed retrigger_threshold)")
+    restrike_keep_threshold: float = Field(default=0.4, gt=0.0, lt=1.0,
+                                           description="with the rescorer: probability of a new strike needed to "
+                                                       "keep an onset on a key that still sounds")
     offset_snap_ms: float = Field(default=160.0, ge=0.0, le=500.0,
                                   description="move a note's end to the strongest offset peak this close")
     offset_snap_threshold: float = Field(default=0.2, gt=0.0, le=1.0,

@@ -29,9 +29,11 @@ The rules, and why:
   partial's onset is not followed by a held note). Only partners below count:
   partials lie above their fundamental, and on the selection pieces a weak
   onset with a stronger one an octave *above* was a real note 94 % of the time;
-  with a *ghost scorer* (:mod:`models.transcribe.ghosts`, fitted on the training pianos and
+  with a *ghost rescorer* (:mod:`models.transcribe.ghosts`, fitted on the training pianos and
   calibrated per recording by how loudly its confident notes light the octave above) the same
-  candidates are kept when its probability of a struck key reaches ``ghost_keep_threshold`` instead;
+  candidates are kept when its probability of a struck key reaches ``ghost_keep_threshold`` instead,
+  and with a *re-strike rescorer* (:mod:`models.transcribe.restrikes`) an onset on a held key is kept
+  when its probability reaches ``restrike_keep_threshold`` instead of ``retrigger_threshold``;
 * velocity is the velocity head at the onset, scaled to MIDI 1..127.
 """
 
@@ -45,9 +47,13 @@ import numpy as np
 from models.transcribe.features import FRAMES_PER_S
 from models.transcribe.ghosts import CHORD_PEAK_FLOOR, ghost_features
 from models.transcribe.labels import LOWEST_PITCH
+from models.transcribe.restrikes import restrike_features, restrike_levels
 
-#: Feature rows (:data:`models.transcribe.ghosts.FEATURES`) to the probability that each is a struck key.
-GhostScorer = Callable[[np.ndarray], np.ndarray]
+#: Feature rows to the probability that each is a struck key (a fitted rescorer's ``probabilities``).
+Scorer = Callable[[np.ndarray], np.ndarray]
+#: ``(key, frame, previous accepted frame, strength)`` of an onset on a key held since its previous accepted
+#: onset to whether it is a new strike.
+RestrikeDecision = Callable[[int, int, int, float], bool]
 
 #: Intervals (semitones) at which piano partials fall on other keys.
 _GHOST_INTERVALS = (12, 19, 24)
@@ -58,9 +64,9 @@ _GHOST_HOLD_FRAMES = 6
 @dataclass(frozen=True)
 class DecodeSettings:
     """Decoding thresholds (probabilities) and limits; the defaults are the ``piano`` preset's, chosen
-    with ``reamend bench transcribe --tune`` on the selection pieces, with the shipped ghost rescorer."""
+    with ``reamend bench transcribe --tune`` on the selection pieces, with the shipped rescorers."""
 
-    onset_threshold: float = 0.45
+    onset_threshold: float = 0.4
     frame_threshold: float = 0.4
     offset_threshold: float = 0.8
     retrigger_threshold: float = 0.6
@@ -69,8 +75,10 @@ class DecodeSettings:
     min_duration_s: float = 0.03
     ghost_ratio: float = 0.6
     ghost_frame_threshold: float = 0.7
-    #: With a ghost scorer: keep a ghost candidate whose probability of a struck key reaches this.
+    #: With a ghost rescorer: keep a ghost candidate whose probability of a struck key reaches this.
     ghost_keep_threshold: float = 0.6
+    #: With a re-strike rescorer: keep an onset on a held key whose probability of a new strike reaches this.
+    restrike_keep_threshold: float = 0.4
     offset_snap_frames: int = 8
     offset_snap_threshold: float = 0.2
     #: Keys that must show an offset peak together for a pedal release; 0 turns the rule off.
@@ -82,6 +90,15 @@ class DecodeSettings:
 #: The best decoding of the shipped network with the fixed octave-ghost rule instead of a rescorer (onset 0.4:
 #: ``reamend bench transcribe --tune --narrow --extra-selection 24`` for run 10, on 32 selection pieces).
 RULE_DECODING = DecodeSettings(onset_threshold=0.4)
+
+
+@dataclass(frozen=True)
+class Rescorers:
+    """Learned decisions that replace the fixed octave-ghost and re-trigger rules (each optional; see
+    :func:`models.transcribe.rescorers.shipped_rescorers`)."""
+
+    ghost: Scorer | None = None
+    restrike: Scorer | None = None
 
 
 @dataclass(frozen=True)
@@ -206,7 +223,7 @@ def _drop_ghosts(candidates: list[tuple[int, int, float]], frame: np.ndarray,
     return kept
 
 
-def _score_ghosts(candidates: list[tuple[int, int, float]], post: Posteriors, scorer: GhostScorer,
+def _score_ghosts(candidates: list[tuple[int, int, float]], post: Posteriors, scorer: Scorer,
                   settings: DecodeSettings) -> list[tuple[int, int, float]]:
     """Remove the ghost candidates (onsets with a stronger one a partial interval below) that ``scorer``
     gives less than ``ghost_keep_threshold`` of being a struck key."""
@@ -218,32 +235,70 @@ def _score_ghosts(candidates: list[tuple[int, int, float]], post: Posteriors, sc
     return [candidate for index, candidate in enumerate(candidates) if index not in dropped]
 
 
-def decode(post: Posteriors, settings: DecodeSettings | None = None, *, ghost_scorer: GhostScorer | None = None,
-           frames_per_s: float = FRAMES_PER_S) -> list[TranscribedNote]:
-    """Turn posteriors into notes, sorted by start time then pitch. ``ghost_scorer`` (the probabilities of
-    a fitted :class:`models.transcribe.ghosts.GhostTrees`) replaces the fixed octave-ghost rule."""
-    s = settings or DecodeSettings()
-    candidates = [(t, k, float(post.onset[t, k])) for t, k in onset_peaks(post.onset, s.onset_threshold)]
-    if ghost_scorer is None:
-        candidates = _drop_ghosts(candidates, post.frame, s)
-    else:
-        candidates = _score_ghosts(candidates, post, ghost_scorer, s)
-    min_ioi_frames = max(1, round(s.min_ioi_s * frames_per_s))
+def onset_candidates(post: Posteriors, settings: DecodeSettings, ghost: Scorer | None) -> list[tuple[int, int, float]]:
+    """``(frame, key, strength)`` of the onset peaks that survive the octave-ghost decision (the rescorer's,
+    else the fixed rule's)."""
+    candidates = [(t, k, float(post.onset[t, k])) for t, k in onset_peaks(post.onset, settings.onset_threshold)]
+    if ghost is None:
+        return _drop_ghosts(candidates, post.frame, settings)
+    return _score_ghosts(candidates, post, ghost, settings)
+
+
+def accepted_onsets(post: Posteriors, candidates: list[tuple[int, int, float]], settings: DecodeSettings,
+                    keep_restrike: RestrikeDecision, *,
+                    frames_per_s: float = FRAMES_PER_S) -> dict[int, list[tuple[int, float]]]:
+    """Per key, the candidates that start notes: one closer than ``min_ioi_s`` to the previous accepted onset
+    is part of that note, and one on a key held since it (frame probability at ``frame_threshold``
+    throughout) only if ``keep_restrike`` says it is a new strike."""
+    min_ioi_frames = max(1, round(settings.min_ioi_s * frames_per_s))
     by_key: dict[int, list[tuple[int, float]]] = {}
     for t, k, strength in candidates:
         by_key.setdefault(k, []).append((t, strength))
-    releases = pedal_releases(post.offset, s)
-    notes: list[TranscribedNote] = []
+    accepted_by_key = {}
     for key, onsets in by_key.items():
         accepted: list[tuple[int, float]] = []
         for t, strength in onsets:
             if accepted:
                 prev_t, _ = accepted[-1]
-                held = bool(np.all(post.frame[prev_t:t + 1, key] >= s.frame_threshold))
-                too_close = t - prev_t < min_ioi_frames
-                if too_close or (held and strength < s.retrigger_threshold):
+                if t - prev_t < min_ioi_frames:
+                    continue
+                held = bool(np.all(post.frame[prev_t:t + 1, key] >= settings.frame_threshold))
+                if held and not keep_restrike(key, t, prev_t, strength):
                     continue
             accepted.append((t, strength))
+        accepted_by_key[key] = accepted
+    return accepted_by_key
+
+
+def restrike_decision(post: Posteriors, settings: DecodeSettings, scorer: Scorer | None, *,
+                      frames_per_s: float = FRAMES_PER_S) -> RestrikeDecision:
+    """The fixed re-trigger threshold, or ``scorer`` at ``restrike_keep_threshold`` on the candidate's
+    :data:`models.transcribe.restrikes.FEATURES` (the recording's re-strike levels computed once here)."""
+    if scorer is None:
+        return lambda key, t, previous, strength: strength >= settings.retrigger_threshold
+    peaks = onset_peaks(post.onset, settings.onset_threshold)
+    levels = restrike_levels(post, peaks, frame_threshold=settings.frame_threshold,
+                             min_gap_frames=max(1, round(settings.min_ioi_s * frames_per_s)))
+    chord_frames = np.array([t for t, _ in onset_peaks(post.onset, CHORD_PEAK_FLOOR)], dtype=np.int64)
+
+    def decide(key: int, t: int, previous: int, strength: float) -> bool:
+        row = restrike_features(post, key, t, previous, levels, chord_frames)
+        return bool(scorer(row)[0] >= settings.restrike_keep_threshold)
+
+    return decide
+
+
+def decode(post: Posteriors, settings: DecodeSettings | None = None, *, rescorers: Rescorers | None = None,
+           frames_per_s: float = FRAMES_PER_S) -> list[TranscribedNote]:
+    """Turn posteriors into notes, sorted by start time then pitch. ``rescorers`` replace the fixed
+    octave-ghost and re-trigger rules with learned decisions."""
+    s = settings or DecodeSettings()
+    learned = rescorers or Rescorers()
+    candidates = onset_candidates(post, s, learned.ghost)
+    keep_restrike = restrike_decision(post, s, learned.restrike, frames_per_s=frames_per_s)
+    releases = pedal_releases(post.offset, s)
+    notes: list[TranscribedNote] = []
+    for key, accepted in accepted_onsets(post, candidates, s, keep_restrike, frames_per_s=frames_per_s).items():
         for i, (t, strength) in enumerate(accepted):
             limit = accepted[i + 1][0] if i + 1 < len(accepted) else post.n_frames
             end = _held_to_release(_note_end(post, key, t, limit, s), limit, releases, s)

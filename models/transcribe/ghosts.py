@@ -11,36 +11,21 @@ recording* measures exactly that balance, so the rescorer here sees it (:data:`F
 and ``ghost_level_q75``: the median and upper quartile over the recording's confident onsets) beside the
 onset's and its partner's posteriors, and decides per recording.
 
-The decision is a gradient-boosted tree ensemble (scikit-learn at fitting time) exported to plain
-tensors, :class:`GhostTrees`, so shipping it needs neither pickle nor scikit-learn: the registry loads it
-like any network (``weights_only``, sha256-checked). It is fitted on the network's posteriors of fresh
-renders of the *training* pianos (:mod:`models.transcribe.ghost_fit`); the held-out piano only chooses its
-threshold. A rescorer belongs to the network whose posteriors it was fitted on (the manifest records that
-network's sha256; a mismatch falls back to the rule).
+The decision is a boosted tree ensemble (:mod:`models.transcribe.trees`) fitted on the network's
+posteriors of fresh renders of the *training* pianos (:mod:`models.transcribe.rescorer_fit`); the held-out
+piano only chooses its threshold. This module computes its features.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
-
-from models.registry import MANIFEST_PATH, load_model, read_manifest, register_arch
 
 if TYPE_CHECKING:
     from models.transcribe.decode import Posteriors
 
-log = logging.getLogger(__name__)
-
-ARCH = "transcribe.ghosts.GhostTrees"
-MODEL_NAME = "transcribe-ghosts"
-#: The network whose posteriors the shipped rescorer reads.
-NETWORK_NAME = "transcribe-piano"
 #: Intervals (semitones) at which a stronger onset below makes an onset a ghost candidate.
 PARTNER_INTERVALS = (12, 19, 24)
 #: Frames (each side) within which the partner's onset must fall.
@@ -100,92 +85,3 @@ def ghost_features(post: Posteriors, candidates: Sequence[tuple[int, int, float]
                      float(np.mean(post.frame[t:t + 15, k])), t - partner_t))
         indices.append(index)
     return indices, np.array(rows, dtype=np.float64).reshape(-1, len(FEATURES))
-
-
-@register_arch(ARCH)
-class GhostTrees(nn.Module):
-    """A boosted ensemble of binary decision trees as flat tensors; ``forward`` gives the log-odds that
-    each feature row is a struck key. Node ``i`` splits on ``feature[i] <= threshold[i]`` (left) or is a
-    leaf (``left[i] < 0``) worth ``value[i]``; tree ``j`` starts at node ``roots[j]``."""
-
-    feature: torch.Tensor
-    threshold: torch.Tensor
-    left: torch.Tensor
-    right: torch.Tensor
-    value: torch.Tensor
-    roots: torch.Tensor
-    bias: torch.Tensor
-
-    def __init__(self, *, n_nodes: int, n_trees: int, n_features: int = len(FEATURES), depth: int = 4) -> None:
-        super().__init__()
-        self.n_features = int(n_features)
-        self.depth = int(depth)
-        self.register_buffer("feature", torch.zeros(n_nodes, dtype=torch.long))
-        self.register_buffer("threshold", torch.zeros(n_nodes, dtype=torch.float64))
-        self.register_buffer("left", torch.full((n_nodes,), -1, dtype=torch.long))
-        self.register_buffer("right", torch.full((n_nodes,), -1, dtype=torch.long))
-        self.register_buffer("value", torch.zeros(n_nodes, dtype=torch.float64))
-        self.register_buffer("roots", torch.zeros(n_trees, dtype=torch.long))
-        self.register_buffer("bias", torch.zeros((), dtype=torch.float64))
-
-    def forward(self, rows: torch.Tensor) -> torch.Tensor:
-        # scikit-learn compares float32 features with float64 thresholds; do the same.
-        x = rows.to(torch.float32).to(torch.float64)
-        node = self.roots.unsqueeze(0).expand(x.shape[0], -1)
-        for _ in range(self.depth):
-            split = self.left[node] >= 0
-            go_left = torch.gather(x, 1, self.feature[node]) <= self.threshold[node]
-            node = torch.where(split, torch.where(go_left, self.left[node], self.right[node]), node)
-        return self.bias + self.value[node].sum(dim=1)
-
-    def probabilities(self, rows: np.ndarray) -> np.ndarray:
-        """Probability that each row of :data:`FEATURES` is a struck key rather than a partial."""
-        if rows.shape[0] == 0:
-            return np.zeros(0)
-        with torch.inference_mode():
-            return torch.sigmoid(self(torch.from_numpy(np.asarray(rows, dtype=np.float64)))).numpy()
-
-
-def export_classifier(classifier: Any) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """Config and state dict of a :class:`GhostTrees` computing a fitted binary scikit-learn
-    ``GradientBoostingClassifier``'s decision function (its public ``estimators_[i, 0].tree_`` arrays)."""
-    features, thresholds, lefts, rights, values, roots = [], [], [], [], [], []
-    offset = 0
-    depth = 0
-    for estimator in classifier.estimators_[:, 0]:
-        tree = estimator.tree_
-        leaf = tree.children_left < 0
-        roots.append(offset)
-        features.append(np.where(leaf, 0, tree.feature))
-        thresholds.append(np.where(leaf, 0.0, tree.threshold))
-        lefts.append(np.where(leaf, -1, tree.children_left + offset))
-        rights.append(np.where(leaf, -1, tree.children_right + offset))
-        values.append(np.where(leaf, tree.value[:, 0, 0] * classifier.learning_rate, 0.0))
-        offset += tree.node_count
-        depth = max(depth, int(tree.max_depth))
-    probe = np.zeros((1, classifier.n_features_in_))
-    tree_sum = sum(float(e.predict(probe)[0]) for e in classifier.estimators_[:, 0]) * classifier.learning_rate
-    bias = float(classifier.decision_function(probe)[0]) - tree_sum
-    config = {"n_nodes": offset, "n_trees": len(roots), "n_features": int(classifier.n_features_in_),
-              "depth": depth}
-    state = {"feature": torch.from_numpy(np.concatenate(features).astype(np.int64)),
-             "threshold": torch.from_numpy(np.concatenate(thresholds).astype(np.float64)),
-             "left": torch.from_numpy(np.concatenate(lefts).astype(np.int64)),
-             "right": torch.from_numpy(np.concatenate(rights).astype(np.int64)),
-             "value": torch.from_numpy(np.concatenate(values).astype(np.float64)),
-             "roots": torch.tensor(roots, dtype=torch.long), "bias": torch.tensor(bias, dtype=torch.float64)}
-    return config, state
-
-
-def shipped_scorer(*, manifest_path: Path = MANIFEST_PATH) -> Callable[[np.ndarray], np.ndarray] | None:
-    """The shipped rescorer's probabilities, or ``None`` (decode then uses the fixed rule) when none ships
-    or it was fitted to another network than the shipped one (its rows would mean something else)."""
-    manifest = read_manifest(manifest_path)
-    entry, network = manifest.get(MODEL_NAME), manifest.get(NETWORK_NAME)
-    if entry is None or network is None:
-        return None
-    if entry.get("network_sha256") != network["sha256"]:
-        log.warning("%s was fitted to another %s; using the fixed octave-ghost rule", MODEL_NAME, NETWORK_NAME)
-        return None
-    scorer: GhostTrees = load_model(MODEL_NAME, device="cpu", manifest_path=manifest_path)
-    return scorer.probabilities

@@ -17,7 +17,7 @@ import numpy as np
 from models.audio_io import AudioInfo, audio_info, iter_blocks, resample
 from models.chunked import run_chunked
 from models.progress import CancelToken, ProgressFn, check_cancel, scaled
-from models.transcribe.decode import DecodeSettings, GhostScorer, Posteriors, TranscribedNote, decode
+from models.transcribe.decode import DecodeSettings, Posteriors, Rescorers, TranscribedNote, decode
 from models.transcribe.features import HOP, LONG_WINDOW_HALF_FRAMES, SAMPLE_RATE, model_features, normalize_peak
 
 log = logging.getLogger(__name__)
@@ -106,10 +106,11 @@ def predict(model: object, audio_16k: np.ndarray, *, chunk_frames: int = CHUNK_F
 
 
 def transcribe(samples: np.ndarray, sr: int, *, model: object, settings: DecodeSettings | None = None,
-               ghost_scorer: GhostScorer | None = None, keep_posteriors: bool = False,
+               rescorers: Rescorers | None = None, keep_posteriors: bool = False,
                progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> Transcription:
-    """Transcribe piano audio (any rate, mono or multichannel) into notes; ``ghost_scorer`` (see
-    :func:`models.transcribe.ghosts.shipped_scorer`) decides octave ghosts instead of the fixed rule.
+    """Transcribe piano audio (any rate, mono or multichannel) into notes; ``rescorers`` (see
+    :func:`models.transcribe.rescorers.shipped_rescorers`) decide octave ghosts and re-strikes instead of
+    the fixed rules.
 
     Silence and very short inputs give an empty result with a message rather than
     an error; low sample rates (8 kHz telephone audio) are resampled up and work
@@ -126,7 +127,7 @@ def transcribe(samples: np.ndarray, sr: int, *, model: object, settings: DecodeS
         return Transcription(notes=(), duration_s=duration_s, sample_rate=sr, messages=tuple(messages))
     posteriors = predict(model, normalize_peak(audio, peak=peak), progress=scaled(progress, 0.0, 0.95),
                          cancel=cancel)
-    notes = tuple(decode(posteriors, settings, ghost_scorer=ghost_scorer))
+    notes = tuple(decode(posteriors, settings, rescorers=rescorers))
     if progress is not None:
         progress(1.0, "decoded")
     if not notes:

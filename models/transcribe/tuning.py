@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from models.transcribe.decode import DecodeSettings, GhostScorer, Posteriors, decode
+from models.transcribe.decode import DecodeSettings, Posteriors, Rescorers, decode
 from models.transcribe.evaluate import mean_scores, notes_matrix, score, selection_objective
 
 #: The default search: the thresholds that trade recall against precision, and the offset snap.
@@ -40,15 +40,18 @@ NARROW_GRID: dict[str, tuple[float, ...]] = {
     "ghost_frame_threshold": (0.6, 0.7, 0.8),
 }
 
-#: With a ghost rescorer the octave-ghost rule's two thresholds give way to the rescorer's one.
+#: With rescorers the octave-ghost rule's two thresholds and the re-trigger threshold give way to the
+#: rescorers' keep thresholds (the re-trigger threshold still applies when no re-strike rescorer is given).
 RESCORER_GRID: dict[str, tuple[float, ...]] = {
     "onset_threshold": (0.35, 0.4, 0.45, 0.5),
-    "retrigger_threshold": (0.4, 0.5, 0.6),
     "ghost_keep_threshold": (0.4, 0.5, 0.6),
+    "restrike_keep_threshold": (0.3, 0.4, 0.5, 0.6),
 }
 RESCORER_DEFAULT_GRID: dict[str, tuple[float, ...]] = {
-    **{name: values for name, values in DEFAULT_GRID.items() if not name.startswith("ghost_")},
+    **{name: values for name, values in DEFAULT_GRID.items()
+       if not name.startswith("ghost_") and name != "retrigger_threshold"},
     "ghost_keep_threshold": (0.4, 0.5, 0.6),
+    "restrike_keep_threshold": (0.3, 0.4, 0.5, 0.6),
 }
 
 #: The second search, on top of the best thresholds: the pedal-release rule (keys 0 = off).
@@ -71,9 +74,9 @@ class TuningResult:
 
 def tune_decoding(posteriors: Sequence[Posteriors], truths: Sequence[np.ndarray], *,
                   grid: Mapping[str, Sequence[float]] | None = None,
-                  base: DecodeSettings | None = None, ghost_scorer: GhostScorer | None = None) -> list[TuningResult]:
+                  base: DecodeSettings | None = None, rescorers: Rescorers | None = None) -> list[TuningResult]:
     """Every combination of ``grid`` (``DecodeSettings`` field name to values) with its mean scores,
-    best first by onset F1 plus half the onset+offset F1, decoded with ``ghost_scorer`` if given. The
+    best first by onset F1 plus half the onset+offset F1, decoded with ``rescorers`` if given. The
     retrigger threshold is never set below the onset threshold (a re-strike needs at least what a first
     strike needs)."""
     start = base or DecodeSettings()
@@ -89,7 +92,7 @@ def tune_decoding(posteriors: Sequence[Posteriors], truths: Sequence[np.ndarray]
         settings = replace(settings, retrigger_threshold=max(settings.onset_threshold, settings.retrigger_threshold))
         scores = []
         for post, truth in zip(posteriors, truths, strict=True):
-            scores.append(score(truth, notes_matrix(decode(post, settings, ghost_scorer=ghost_scorer))))
+            scores.append(score(truth, notes_matrix(decode(post, settings, rescorers=rescorers))))
         results.append(TuningResult(settings, mean_scores(scores)))
     results.sort(key=lambda r: -r.objective)
     return results
