@@ -12,8 +12,10 @@ import torch
 
 from models.registry import build_model, load_checkpoint_file, save_checkpoint, sha256_of, update_manifest
 from models.transcribe.decode import DecodeSettings, Posteriors, Rescorers, decode, onset_peaks
+from models.transcribe.ends import FEATURES as END_FEATURES
+from models.transcribe.ends import NoteContext, end_candidates, end_features
 from models.transcribe.ghosts import CHORD_PEAK_FLOOR, FEATURES, ghost_features, ghost_level
-from models.transcribe.rescorer_fit import RescorerFitConfig, fresh_posteriors, ghost_rows, restrike_rows
+from models.transcribe.rescorer_fit import RescorerFitConfig, end_rows, fresh_posteriors, ghost_rows, restrike_rows
 from models.transcribe.rescorers import GHOST_NAME, shipped_rescorers
 from models.transcribe.restrikes import FEATURES as RESTRIKE_FEATURES
 from models.transcribe.restrikes import restrike_features, restrike_levels
@@ -210,7 +212,7 @@ def test_a_rescorer_fitted_to_another_network_is_not_used(tmp_path: Path) -> Non
     update_manifest(GHOST_NAME, ghosts, extra={"arch": ARCH, "network_sha256": sha256_of(network)},
                     manifest_path=manifest)
     found = shipped_rescorers(manifest_path=manifest)
-    assert found.ghost is not None and found.restrike is None
+    assert found.ghost is not None and found.restrike is None and found.end is None
     assert found.ghost(np.zeros((2, len(FEATURES)))).shape == (2,)
     assert shipped_rescorers(manifest_path=manifest, network_sha256="1" * 64) == Rescorers()
     assert json.loads(manifest.read_text())[GHOST_NAME]["arch"] == ARCH
@@ -218,8 +220,51 @@ def test_a_rescorer_fitted_to_another_network_is_not_used(tmp_path: Path) -> Non
 
 def test_the_shipped_rescorers_belong_to_the_shipped_network() -> None:
     shipped = shipped_rescorers()
-    assert shipped.ghost is not None and shipped.restrike is not None
+    assert shipped.ghost is not None and shipped.restrike is not None and shipped.end is not None
     ghost = shipped.ghost(np.array([[C4, 12, 0.5, 0.95, 0.53, 0.9, 0.5, 0.5, 0.1, 0.2, 0.0, 0.9, 2, 0.9, 0]]))
     assert ghost.shape == (1,) and 0.0 <= ghost[0] <= 1.0
     restrike = shipped.restrike(np.zeros((3, len(RESTRIKE_FEATURES))))
     assert restrike.shape == (3,)
+
+
+def test_end_candidates_are_the_frame_fade_the_rules_end_offset_peaks_pedal_releases_and_the_next_strike() -> None:
+    post = _posteriors(300)
+    _note(post, C4, 20, 120)
+    post.offset[60, C4] = 0.3  # a weak offset peak inside the note
+    post.offset[121, C4] = 0.9  # the release
+    note = NoteContext(key=C4, onset=20, limit=200, frame_end=120, rule_end=121)
+    candidates = end_candidates(post, note, np.array([10, 150, 250]))
+    assert candidates == {120: "frame", 121: "rule", 60: "peak", 150: "pedal", 200: "next"}
+    frames, rows = end_features(post, note, candidates, {150: 12}, 3.0)
+    assert frames == [60, 120, 121, 150, 200] and rows.shape == (5, len(END_FEATURES))
+    row = dict(zip(END_FEATURES, rows[2], strict=True))
+    assert row["is_rule_end"] == 1.0 and row["is_strongest_offset"] == 1.0 and row["offset"] == pytest.approx(0.9)
+    assert dict(zip(END_FEATURES, rows[3], strict=True))["pedal_release_keys"] == 12
+
+
+def test_decoding_with_an_end_rescorer_ends_each_note_at_its_best_rated_candidate() -> None:
+    post = _posteriors(300)
+    _note(post, C4, 20, 120)
+    post.offset[122, C4] = 0.5  # under offset_threshold: the fade ends the note at 120, the snap moves it to 122
+    (ruled,) = decode(post)
+    assert round(ruled.end_s * 50) == 122
+
+    def prefers_the_fade(rows: np.ndarray) -> np.ndarray:
+        return rows[:, END_FEATURES.index("is_frame_end")]
+
+    (learned,) = decode(post, rescorers=Rescorers(end=prefers_the_fade))
+    assert round(learned.end_s * 50) == 120
+
+
+def test_end_rows_label_candidates_within_the_onset_offset_tolerance_of_the_true_end() -> None:
+    post = _posteriors(300)
+    _note(post, C4, 20, 120)
+    post.offset[122, C4] = 0.5
+    post.offset[170, C4] = 0.3  # a later offset peak: a candidate
+    truth = np.array([[60, 0.4, 3.5, 80]])  # ends at frame 175; tolerance a fifth of 3.1 s = 31 frames
+    rows, labels = end_rows(post, truth, None, None, DecodeSettings())
+    frames = np.round(np.exp(rows[:, END_FEATURES.index("log_frames_from_onset")]) - 1 + 20)
+    assert frames.tolist() == [120, 122, 170]
+    assert labels.tolist() == [False, False, True]
+    assert end_rows(post, np.array([[62, 0.4, 3.5, 80]]), None, None, DecodeSettings())[0].shape == (
+        0, len(END_FEATURES))  # a note that matches no true note gives no rows

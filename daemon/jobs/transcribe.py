@@ -59,7 +59,8 @@ def run(spec: JobSpec, ctx: JobContext) -> JobOutcome:
     model = load_model(MODEL_NAME, device="cpu")
     shipped = shipped_rescorers()
     rescorers = Rescorers(ghost=shipped.ghost if settings.ghost_model else None,
-                          restrike=shipped.restrike if settings.restrike_model else None)
+                          restrike=shipped.restrike if settings.restrike_model else None,
+                          end=shipped.end if settings.end_model else None)
     outputs: list[OutputFile] = []
     summaries: dict[str, Any] = {}
     messages: list[str] = []

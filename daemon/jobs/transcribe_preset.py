@@ -41,16 +41,19 @@ class PresetSettings(BaseModel):
     restrike_keep_threshold: float = Field(default=0.4, gt=0.0, lt=1.0,
                                            description="with the rescorer: probability of a new strike needed to "
                                                        "keep an onset on a key that still sounds")
+    end_model: bool = Field(default=True,
+                            description="choose each note's end among candidates (frame fade, offset peaks, pedal "
+                                        "releases, next strike) with the shipped rescorer (false: the fixed chain)")
     offset_snap_ms: float = Field(default=160.0, ge=0.0, le=500.0,
                                   description="move a note's end to the strongest offset peak this close")
     offset_snap_threshold: float = Field(default=0.2, gt=0.0, le=1.0,
                                          description="offset probability a peak needs to move a note's end")
-    pedal_release_keys: int = Field(default=11, ge=0, le=88,
+    pedal_release_keys: int = Field(default=8, ge=0, le=88,
                                     description="keys whose offsets must peak together to count as a sustain pedal "
                                                 "release, which holds faded notes to it (0 = off)")
-    pedal_release_threshold: float = Field(default=0.15, gt=0.0, le=1.0,
+    pedal_release_threshold: float = Field(default=0.2, gt=0.0, le=1.0,
                                            description="offset probability a key needs to count in a pedal release")
-    pedal_release_window_ms: float = Field(default=1000.0, ge=0.0, le=10000.0,
+    pedal_release_window_ms: float = Field(default=2000.0, ge=0.0, le=10000.0,
                                            description="a note that fades at most this long before a pedal "
                                                        "release is held to it")
     min_velocity: int = Field(default=1, ge=1, le=127, description="drop notes softer than this MIDI velocity")

@@ -33,7 +33,9 @@ The rules, and why:
   calibrated per recording by how loudly its confident notes light the octave above) the same
   candidates are kept when its probability of a struck key reaches ``ghost_keep_threshold`` instead,
   and with a *re-strike rescorer* (:mod:`models.transcribe.restrikes`) an onset on a held key is kept
-  when its probability reaches ``restrike_keep_threshold`` instead of ``retrigger_threshold``;
+  when its probability reaches ``restrike_keep_threshold`` instead of ``retrigger_threshold``; with an
+  *end rescorer* (:mod:`models.transcribe.ends`) a note ends at the candidate (frame fade, the rules'
+  end, offset peaks, pedal releases, the key's next onset) it rates most likely right;
 * velocity is the velocity head at the onset, scaled to MIDI 1..127.
 """
 
@@ -44,6 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.transcribe.ends import NoteContext, end_candidates, end_features, release_keys
 from models.transcribe.features import FRAMES_PER_S
 from models.transcribe.ghosts import CHORD_PEAK_FLOOR, ghost_features
 from models.transcribe.labels import LOWEST_PITCH
@@ -82,23 +85,26 @@ class DecodeSettings:
     offset_snap_frames: int = 8
     offset_snap_threshold: float = 0.2
     #: Keys that must show an offset peak together for a pedal release; 0 turns the rule off.
-    release_keys: int = 11
-    release_threshold: float = 0.15
-    release_lookahead_frames: int = 50
+    release_keys: int = 8
+    release_threshold: float = 0.2
+    release_lookahead_frames: int = 100
 
 
-#: The best decoding of the shipped network with the fixed octave-ghost rule instead of a rescorer (onset 0.4:
-#: ``reamend bench transcribe --tune --narrow --extra-selection 24`` for run 10, on 32 selection pieces).
-RULE_DECODING = DecodeSettings(onset_threshold=0.4)
+#: The best decoding of the shipped network with the fixed rules instead of the rescorers (onset 0.4, pedal
+#: release 11 keys above 0.15 within 1 s: ``reamend bench transcribe --tune --narrow --extra-selection 24`` for
+#: run 10, on 32 selection pieces).
+RULE_DECODING = DecodeSettings(onset_threshold=0.4, release_keys=11, release_threshold=0.15,
+                               release_lookahead_frames=50)
 
 
 @dataclass(frozen=True)
 class Rescorers:
-    """Learned decisions that replace the fixed octave-ghost and re-trigger rules (each optional; see
-    :func:`models.transcribe.rescorers.shipped_rescorers`)."""
+    """Learned decisions that replace the fixed octave-ghost, re-trigger and note-end rules (each optional;
+    see :func:`models.transcribe.rescorers.shipped_rescorers`)."""
 
     ghost: Scorer | None = None
     restrike: Scorer | None = None
+    end: Scorer | None = None
 
 
 @dataclass(frozen=True)
@@ -288,25 +294,67 @@ def restrike_decision(post: Posteriors, settings: DecodeSettings, scorer: Scorer
     return decide
 
 
+def note_contexts(post: Posteriors, accepted_by_key: dict[int, list[tuple[int, float]]], releases: np.ndarray,
+                  settings: DecodeSettings) -> list[tuple[NoteContext, float]]:
+    """Every accepted onset as a note to end, with its onset strength: the key's next accepted onset
+    limits it, and the fixed chain (frame activity, offset snap, pedal release) gives its rule end."""
+    contexts = []
+    for key, accepted in accepted_by_key.items():
+        for i, (t, strength) in enumerate(accepted):
+            limit = accepted[i + 1][0] if i + 1 < len(accepted) else post.n_frames
+            rule_end = _held_to_release(_note_end(post, key, t, limit, settings), limit, releases, settings)
+            contexts.append((NoteContext(key=key, onset=t, limit=limit,
+                                         frame_end=_frame_end(post, key, t, limit, settings), rule_end=rule_end),
+                             strength))
+    return contexts
+
+
+def note_end_rows(post: Posteriors, contexts: list[NoteContext], releases: np.ndarray,
+                  settings: DecodeSettings) -> list[tuple[list[int], np.ndarray]]:
+    """Each note's candidate end frames and their :data:`models.transcribe.ends.FEATURES` rows."""
+    keys_at_release = release_keys(post, releases, settings.release_threshold)
+    per_minute = len(releases) / max(1, post.n_frames) * FRAMES_PER_S * 60
+    return [end_features(post, note, end_candidates(post, note, releases), keys_at_release, per_minute)
+            for note in contexts]
+
+
+def _learned_ends(post: Posteriors, contexts: list[NoteContext], releases: np.ndarray, settings: DecodeSettings,
+                  scorer: Scorer) -> list[int]:
+    """The candidate end ``scorer`` rates most likely right, per note (one scorer call for all notes)."""
+    per_note = note_end_rows(post, contexts, releases, settings)
+    if not per_note:
+        return []
+    probabilities = scorer(np.concatenate([rows for _, rows in per_note]))
+    ends, start = [], 0
+    for frames, rows in per_note:
+        ends.append(frames[int(np.argmax(probabilities[start:start + rows.shape[0]]))])
+        start += rows.shape[0]
+    return ends
+
+
 def decode(post: Posteriors, settings: DecodeSettings | None = None, *, rescorers: Rescorers | None = None,
            frames_per_s: float = FRAMES_PER_S) -> list[TranscribedNote]:
     """Turn posteriors into notes, sorted by start time then pitch. ``rescorers`` replace the fixed
-    octave-ghost and re-trigger rules with learned decisions."""
+    octave-ghost, re-trigger and note-end rules with learned decisions."""
     s = settings or DecodeSettings()
     learned = rescorers or Rescorers()
     candidates = onset_candidates(post, s, learned.ghost)
     keep_restrike = restrike_decision(post, s, learned.restrike, frames_per_s=frames_per_s)
     releases = pedal_releases(post.offset, s)
+    contexts = note_contexts(post, accepted_onsets(post, candidates, s, keep_restrike, frames_per_s=frames_per_s),
+                             releases, s)
+    if learned.end is None:
+        ends = [note.rule_end for note, _ in contexts]
+    else:
+        ends = _learned_ends(post, [note for note, _ in contexts], releases, s, learned.end)
     notes: list[TranscribedNote] = []
-    for key, accepted in accepted_onsets(post, candidates, s, keep_restrike, frames_per_s=frames_per_s).items():
-        for i, (t, strength) in enumerate(accepted):
-            limit = accepted[i + 1][0] if i + 1 < len(accepted) else post.n_frames
-            end = _held_to_release(_note_end(post, key, t, limit, s), limit, releases, s)
-            start_s = _refine(post.onset[:, key], t) / frames_per_s
-            end_s = max(end / frames_per_s, start_s + s.min_duration_s)
-            velocity_value = float(np.max(post.velocity[t:t + 2, key]))
-            notes.append(TranscribedNote(pitch=key + LOWEST_PITCH, start_s=max(0.0, start_s), end_s=end_s,
-                                         velocity=int(np.clip(round(velocity_value * 127), 1, 127)),
-                                         confidence=strength))
+    for (note, strength), end in zip(contexts, ends, strict=True):
+        key, t = note.key, note.onset
+        start_s = _refine(post.onset[:, key], t) / frames_per_s
+        end_s = max(end / frames_per_s, start_s + s.min_duration_s)
+        velocity_value = float(np.max(post.velocity[t:t + 2, key]))
+        notes.append(TranscribedNote(pitch=key + LOWEST_PITCH, start_s=max(0.0, start_s), end_s=end_s,
+                                     velocity=int(np.clip(round(velocity_value * 127), 1, 127)),
+                                     confidence=strength))
     notes.sort(key=lambda n: (n.start_s, n.pitch))
     return notes

@@ -1,4 +1,4 @@
-"""Fitting the decoding rescorers (octave ghosts, re-strikes) for a trained network.
+"""Fitting the decoding rescorers (octave ghosts, re-strikes, note ends) for a trained network.
 
 The rows are the network's decisions on *fresh* renders of the training pianos: items from an index
 range no shard uses (:data:`FIRST_INDEX` on, so music the network never heard), rendered exactly as
@@ -13,6 +13,10 @@ a key of its pitch was struck within 50 ms.
 * Re-strike rows: the decoder's own loop (:func:`models.transcribe.decode.accepted_onsets`) after the
   fitted ghost rescorer, with every held candidate decided by its label (teacher forcing), so each row
   sees the previous onset the decoder would have accepted had it decided right.
+* End rows: every note the decoder then writes (both fitted rescorers deciding its onsets), each of its
+  candidate ends (:func:`models.transcribe.ends.end_candidates`) labelled by whether it lies within the
+  onset+offset tolerance (50 ms or a fifth of the note, whichever is longer) of the end of the true note
+  it matches (same key, onset within 50 ms); notes that match none give no rows.
 
 The network's posteriors are cached per network and item (``<cache>/rescorers/<network sha256[:12]>/``,
 float32 as computed, about 1.5 MB per item), so an interrupted fit resumes and a refit renders nothing.
@@ -21,7 +25,7 @@ float32 as computed, about 1.5 MB per item), so an interrupted fit resumes and a
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +39,14 @@ from models.transcribe.decode import (
     Posteriors,
     Scorer,
     accepted_onsets,
+    note_contexts,
+    note_end_rows,
     onset_candidates,
     onset_peaks,
+    pedal_releases,
+    restrike_decision,
 )
+from models.transcribe.ends import FEATURES as END_FEATURES
 from models.transcribe.features import FRAMES_PER_S
 from models.transcribe.ghosts import CHORD_PEAK_FLOOR, ghost_features
 from models.transcribe.ghosts import FEATURES as GHOST_FEATURES
@@ -53,6 +62,11 @@ SOURCES = ("fluidr3", "freepats", "mda", "additive")
 FIRST_INDEX = 900_000
 #: Candidates from this onset probability are rows (run 10's decoding threshold without rescorers).
 ROW_THRESHOLD = 0.4
+#: The decoding the re-strike and end rows are collected with (the shipped choice after the re-strike rescorer,
+#: before the end rescorer moved the pedal-release settings), pinned so that a refit reproduces the shipped
+#: rescorers whatever the defaults become.
+FIT_DECODING = DecodeSettings(onset_threshold=ROW_THRESHOLD, ghost_keep_threshold=0.6, restrike_keep_threshold=0.4,
+                              release_keys=11, release_threshold=0.15, release_lookahead_frames=50)
 #: A candidate is a struck key when a reference onset of its pitch lies this close.
 MATCH_S = 0.05
 
@@ -108,6 +122,29 @@ def restrike_rows(post: Posteriors, truth: np.ndarray, ghost: Scorer | None,
     accepted_onsets(post, onset_candidates(post, settings, ghost), settings, by_label)
     return (np.concatenate(rows) if rows else np.zeros((0, len(RESTRIKE_FEATURES))),
             np.array(labels, dtype=bool))
+
+
+def end_rows(post: Posteriors, truth: np.ndarray, ghost: Scorer | None, restrike: Scorer | None,
+             settings: DecodeSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Feature rows of the candidate ends of every decoded note that matches a true note, and whether each
+    candidate lies within the onset+offset tolerance of that note's end."""
+    accepted = accepted_onsets(post, onset_candidates(post, settings, ghost), settings,
+                               restrike_decision(post, settings, restrike))
+    releases = pedal_releases(post.offset, settings)
+    notes = [note for note, _ in note_contexts(post, accepted, releases, settings)]
+    all_rows, all_labels = [], []
+    for note, (frames, rows) in zip(notes, note_end_rows(post, notes, releases, settings), strict=True):
+        match = np.nonzero((truth[:, 0] == note.key + LOWEST_PITCH)
+                           & (np.abs(truth[:, 1] - note.onset / FRAMES_PER_S) <= MATCH_S))[0]
+        if not match.size:
+            continue
+        start, end = truth[match[0], 1], truth[match[0], 2]
+        tolerance = max(MATCH_S, 0.2 * (end - start))
+        all_rows.append(rows)
+        all_labels.append(np.abs(np.array(frames) / FRAMES_PER_S - end) <= tolerance)
+    if not all_rows:
+        return np.zeros((0, len(END_FEATURES))), np.zeros(0, dtype=bool)
+    return np.concatenate(all_rows), np.concatenate(all_labels)
 
 
 def fresh_posteriors(model: Any, network_sha256: str, config: RescorerFitConfig, *,
@@ -166,14 +203,14 @@ def _save(classifier: Any, rows: np.ndarray, labels: np.ndarray, name: str, out_
 
 def fit_rescorers(network_path: Path, out_dir: Path, config: RescorerFitConfig, *,
                   progress: ProgressFn | None = None) -> dict[str, Any]:
-    """Fit both rescorers for the network at ``network_path``; save them in ``out_dir`` as
-    ``transcribe-ghosts.pt`` and ``transcribe-restrikes.pt`` with manifest entries recording the network's
-    sha256, so a rescorer never meets another network."""
+    """Fit the three rescorers for the network at ``network_path``, each on top of the ones before it; save
+    them in ``out_dir`` as ``transcribe-ghosts.pt``, ``transcribe-restrikes.pt`` and ``transcribe-ends.pt``
+    with manifest entries recording the network's sha256, so a rescorer never meets another network."""
     import torch
 
     import models.transcribe.network  # noqa: F401  (registers the network's architecture)
     from models.registry import build_model, load_checkpoint_file, sha256_of
-    from models.transcribe.rescorers import GHOST_NAME, RESTRIKE_NAME
+    from models.transcribe.rescorers import END_NAME, GHOST_NAME, RESTRIKE_NAME
 
     torch.set_num_threads(1)
     network_sha256 = sha256_of(network_path)
@@ -185,12 +222,17 @@ def fit_rescorers(network_path: Path, out_dir: Path, config: RescorerFitConfig, 
     log.info("ghost rescorer: %d rows (%.1f %% struck keys)", rows.shape[0], 100 * labels.mean())
     ghost, ghost_summary = _save(_fit(rows, labels, config), rows, labels, GHOST_NAME,
                                  out_dir / f"{GHOST_NAME}.pt", extra)
-    settings = replace(DecodeSettings(), onset_threshold=ROW_THRESHOLD)
+    settings = FIT_DECODING
     rows, labels = _stacked([restrike_rows(post, truth, ghost, settings) for post, truth in items],
                             len(RESTRIKE_FEATURES))
     log.info("re-strike rescorer: %d rows (%.1f %% new strikes)", rows.shape[0], 100 * labels.mean())
-    _, restrike_summary = _save(_fit(rows, labels, config), rows, labels, RESTRIKE_NAME,
-                                out_dir / f"{RESTRIKE_NAME}.pt", extra)
+    restrike, restrike_summary = _save(_fit(rows, labels, config), rows, labels, RESTRIKE_NAME,
+                                       out_dir / f"{RESTRIKE_NAME}.pt", extra)
+    rows, labels = _stacked([end_rows(post, truth, ghost, restrike, settings) for post, truth in items],
+                            len(END_FEATURES))
+    log.info("end rescorer: %d rows (%.1f %% within tolerance)", rows.shape[0], 100 * labels.mean())
+    _, end_summary = _save(_fit(rows, labels, config), rows, labels, END_NAME, out_dir / f"{END_NAME}.pt", extra)
     return {"network_sha256": network_sha256, "items": len(items),
-            GHOST_NAME: {k: v for k, v in ghost_summary.items() if k not in extra},
-            RESTRIKE_NAME: {k: v for k, v in restrike_summary.items() if k not in extra}}
+            **{name: {k: v for k, v in summary.items() if k not in extra}
+               for name, summary in ((GHOST_NAME, ghost_summary), (RESTRIKE_NAME, restrike_summary),
+                                     (END_NAME, end_summary))}}

@@ -1,6 +1,7 @@
 """The shipped decoding rescorers, loaded only for the network they were fitted to.
 
-A rescorer (:mod:`models.transcribe.ghosts`, :mod:`models.transcribe.restrikes`) reads one network's
+A rescorer (:mod:`models.transcribe.ghosts`, :mod:`models.transcribe.restrikes`,
+:mod:`models.transcribe.ends`) reads one network's
 posteriors: its manifest entry records that network's sha256 (``network_sha256``), and one fitted to
 another network is not used (decoding falls back to the fixed rule, with a warning) rather than
 making decisions on numbers it has never seen.
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 NETWORK_NAME = "transcribe-piano"
 GHOST_NAME = "transcribe-ghosts"
 RESTRIKE_NAME = "transcribe-restrikes"
+END_NAME = "transcribe-ends"
 
 
 def shipped_rescorers(*, manifest_path: Path = MANIFEST_PATH, network_sha256: str | None = None) -> Rescorers:
@@ -42,4 +44,4 @@ def shipped_rescorers(*, manifest_path: Path = MANIFEST_PATH, network_sha256: st
         probabilities: Scorer = model.probabilities
         return probabilities
 
-    return Rescorers(ghost=scorer(GHOST_NAME), restrike=scorer(RESTRIKE_NAME))
+    return Rescorers(ghost=scorer(GHOST_NAME), restrike=scorer(RESTRIKE_NAME), end=scorer(END_NAME))
