@@ -172,10 +172,9 @@ def _frame_end(post: Posteriors, key: int, start: int, stop_limit: int, settings
     return stop_limit - gap
 
 
-def _note_end(post: Posteriors, key: int, start: int, stop_limit: int, settings: DecodeSettings) -> int:
-    """The frame-activity end, moved to the strongest offset peak within ``offset_snap_frames`` of it
+def _snapped_end(post: Posteriors, key: int, start: int, stop_limit: int, end: int, settings: DecodeSettings) -> int:
+    """The frame-activity ``end``, moved to the strongest offset peak within ``offset_snap_frames`` of it
     when that peak reaches ``offset_snap_threshold`` (never past the next onset of the key)."""
-    end = _frame_end(post, key, start, stop_limit, settings)
     low = max(start + 1, end - settings.offset_snap_frames)
     high = min(stop_limit, end + settings.offset_snap_frames + 1)
     if high > low:
@@ -302,9 +301,10 @@ def note_contexts(post: Posteriors, accepted_by_key: dict[int, list[tuple[int, f
     for key, accepted in accepted_by_key.items():
         for i, (t, strength) in enumerate(accepted):
             limit = accepted[i + 1][0] if i + 1 < len(accepted) else post.n_frames
-            rule_end = _held_to_release(_note_end(post, key, t, limit, settings), limit, releases, settings)
-            contexts.append((NoteContext(key=key, onset=t, limit=limit,
-                                         frame_end=_frame_end(post, key, t, limit, settings), rule_end=rule_end),
+            frame_end = _frame_end(post, key, t, limit, settings)
+            rule_end = _held_to_release(_snapped_end(post, key, t, limit, frame_end, settings), limit, releases,
+                                        settings)
+            contexts.append((NoteContext(key=key, onset=t, limit=limit, frame_end=frame_end, rule_end=rule_end),
                              strength))
     return contexts
 
