@@ -16,7 +16,7 @@ from models.transcribe.ends import FEATURES as END_FEATURES
 from models.transcribe.ends import NoteContext, end_candidates, end_features
 from models.transcribe.ghosts import CHORD_PEAK_FLOOR, FEATURES, ghost_features, ghost_level
 from models.transcribe.rescorer_fit import RescorerFitConfig, end_rows, fresh_posteriors, ghost_rows, restrike_rows
-from models.transcribe.rescorers import GHOST_NAME, shipped_rescorers
+from models.transcribe.rescorers import GHOST_NAME, RESTRIKE_NAME, shipped_rescorers, stale_rescorers
 from models.transcribe.restrikes import FEATURES as RESTRIKE_FEATURES
 from models.transcribe.restrikes import restrike_features, restrike_levels
 from models.transcribe.trees import ARCH, BoostedTrees, export_classifier, fit_classifier
@@ -268,3 +268,16 @@ def test_end_rows_label_candidates_within_the_onset_offset_tolerance_of_the_true
     assert labels.tolist() == [False, False, True]
     assert end_rows(post, np.array([[62, 0.4, 3.5, 80]]), None, None, DecodeSettings())[0].shape == (
         0, len(END_FEATURES))  # a note that matches no true note gives no rows
+
+
+def test_rescorers_fitted_to_another_network_are_listed_as_stale(tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.json"
+    network = tmp_path / "transcribe-piano.pt"
+    network.write_bytes(b"a network")
+    update_manifest("transcribe-piano", network, manifest_path=manifest)
+    for name, fitted_to in ((GHOST_NAME, sha256_of(network)), (RESTRIKE_NAME, "0" * 64)):
+        path = tmp_path / f"{name}.pt"
+        path.write_bytes(b"trees")
+        update_manifest(name, path, extra={"network_sha256": fitted_to}, manifest_path=manifest)
+    assert stale_rescorers(manifest_path=manifest) == [RESTRIKE_NAME]
+    assert stale_rescorers() == []

@@ -68,8 +68,10 @@ def _torch_checks(device_setting: str) -> list[dict[str, str]]:
 
 def _weight_checks() -> list[dict[str, str]]:
     from models.registry import weight_statuses
+    from models.transcribe.rescorers import NETWORK_NAME, stale_rescorers
 
     statuses = weight_statuses()
+    stale = set(stale_rescorers())
     if not statuses:
         return [_check("model weights", "warn", "no models registered in models/weights/manifest.json")]
     rows = []
@@ -78,6 +80,9 @@ def _weight_checks() -> list[dict[str, str]]:
             rows.append(_check(f"model {status.name}", "fail", f"missing {status.path}"))
         elif not status.ok:
             rows.append(_check(f"model {status.name}", "fail", f"checksum mismatch: {status.path}"))
+        elif status.name in stale:
+            rows.append(_check(f"model {status.name}", "warn", f"fitted to another {NETWORK_NAME}: decoding uses the "
+                               "fixed rule until 'reamend train transcribe --rescorers' refits it"))
         else:
             detail = f"{status.path.name}, {status.size_bytes / 1e6:.2f} MB, sha256 ok"
             rows.append(_check(f"model {status.name}", "ok", detail))

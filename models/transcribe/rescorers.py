@@ -23,6 +23,15 @@ RESTRIKE_NAME = "transcribe-restrikes"
 END_NAME = "transcribe-ends"
 
 
+def stale_rescorers(*, manifest_path: Path = MANIFEST_PATH) -> list[str]:
+    """Names of the rescorers in ``manifest_path`` fitted to another network than the one it ships (for
+    ``reamend doctor``: decoding ignores them until they are refitted)."""
+    manifest = read_manifest(manifest_path)
+    network_sha256 = manifest.get(NETWORK_NAME, {}).get("sha256")
+    return sorted(name for name in (GHOST_NAME, RESTRIKE_NAME, END_NAME)
+                  if name in manifest and manifest[name].get("network_sha256") != network_sha256)
+
+
 def shipped_rescorers(*, manifest_path: Path = MANIFEST_PATH, network_sha256: str | None = None) -> Rescorers:
     """The rescorers in ``manifest_path`` fitted to the network with ``network_sha256`` (default: the
     network that manifest ships); each one missing or fitted to another network is ``None``."""
