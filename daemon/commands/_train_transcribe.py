@@ -60,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "re-strikes) on fresh renders of the training pianos: models/weights/"
                              "transcribe-ghosts.pt and transcribe-restrikes.pt + manifest entries, or in the folder "
                              "of --weights-out")
-    parser.add_argument("--rescorer-items", type=int, default=64,
+    parser.add_argument("--rescorer-items", type=int, default=128,
                         help="fresh items per piano source for --rescorers")
     parser.add_argument("--rescorer-network", type=Path, default=None,
                         help="network to fit the rescorers for (default: the shipped "

@@ -32,7 +32,7 @@ class PresetSettings(BaseModel):
     ghost_model: bool = Field(default=True,
                               description="decide octave ghosts with the shipped rescorer, calibrated per recording "
                                           "(false: the fixed ghost_ratio / ghost_frame_threshold rule)")
-    ghost_keep_threshold: float = Field(default=0.6, gt=0.0, lt=1.0,
+    ghost_keep_threshold: float = Field(default=0.5, gt=0.0, lt=1.0,
                                         description="with the rescorer: probability of a struck key needed to keep "
                                                     "an onset under a stronger one a partial interval below")
     restrike_model: bool = Field(default=True,
@@ -53,7 +53,7 @@ class PresetSettings(BaseModel):
                                                 "release, which holds faded notes to it (0 = off)")
     pedal_release_threshold: float = Field(default=0.2, gt=0.0, le=1.0,
                                            description="offset probability a key needs to count in a pedal release")
-    pedal_release_window_ms: float = Field(default=2000.0, ge=0.0, le=10000.0,
+    pedal_release_window_ms: float = Field(default=3000.0, ge=0.0, le=10000.0,
                                            description="a note that fades at most this long before a pedal "
                                                        "release is held to it")
     min_velocity: int = Field(default=1, ge=1, le=127, description="drop notes softer than this MIDI velocity")

@@ -79,7 +79,7 @@ class DecodeSettings:
     ghost_ratio: float = 0.6
     ghost_frame_threshold: float = 0.7
     #: With a ghost rescorer: keep a ghost candidate whose probability of a struck key reaches this.
-    ghost_keep_threshold: float = 0.6
+    ghost_keep_threshold: float = 0.5
     #: With a re-strike rescorer: keep an onset on a held key whose probability of a new strike reaches this.
     restrike_keep_threshold: float = 0.4
     offset_snap_frames: int = 8
@@ -87,7 +87,7 @@ class DecodeSettings:
     #: Keys that must show an offset peak together for a pedal release; 0 turns the rule off.
     release_keys: int = 8
     release_threshold: float = 0.2
-    release_lookahead_frames: int = 100
+    release_lookahead_frames: int = 150
 
 
 #: The best decoding of the shipped network with the fixed rules instead of the rescorers (onset 0.4, pedal

@@ -36,10 +36,17 @@ MAX_RELEASES = 4
 SIDE_FRAMES = 5
 #: ``log1p`` frames to the next onset when the key is not struck again.
 NO_NEXT_ONSET = 9.0
+#: Keys whose offset probability reaches this within two frames of a candidate count as releasing with it.
+RELEASING_KEY_OFFSET = 0.15
+#: Frames after the onset over which the note's early frame peak is taken (200 ms), and the frame at which its
+#: decay is sampled (500 ms).
+EARLY_FRAMES = 10
+DECAY_FRAME = 25
 FEATURES = ("log_frames_from_onset", "offset", "offset_near", "frame_before", "frame_after",
             "seconds_from_frame_end", "seconds_from_rule_end", "is_pedal_release", "pedal_release_keys",
             "is_next_onset", "is_frame_end", "is_rule_end", "is_strongest_offset", "key", "onset_strength",
-            "velocity", "log_frames_to_next_onset", "pedal_releases_per_minute")
+            "velocity", "log_frames_to_next_onset", "pedal_releases_per_minute", "keys_releasing_near",
+            "early_frame_peak", "frame_at_500ms", "frame_at_candidate")
 
 
 @dataclass(frozen=True)
@@ -84,11 +91,15 @@ def end_features(post: Posteriors, note: NoteContext, candidates: dict[int, str]
     offsets = [float(post.offset[f, note.key]) if f < post.n_frames else 0.0 for f in frames]
     strongest = max(offsets)
     next_onset = float(np.log1p(note.limit - note.onset)) if note.limit < post.n_frames else NO_NEXT_ONSET
+    early_peak = float(post.frame[note.onset:note.onset + EARLY_FRAMES, note.key].max())
+    at_500ms = float(post.frame[min(note.onset + DECAY_FRAME, post.n_frames - 1), note.key])
     rows = []
     for frame, offset in zip(frames, offsets, strict=True):
         before = post.frame[max(note.onset, frame - SIDE_FRAMES):frame, note.key]
         after = post.frame[frame:frame + SIDE_FRAMES, note.key]
         near = post.offset[max(0, frame - 2):frame + 3, note.key]
+        all_keys_near = post.offset[max(0, frame - 2):frame + 3]
+        releasing = float(np.sum(all_keys_near.max(axis=0) >= RELEASING_KEY_OFFSET)) if all_keys_near.size else 0.0
         kind = candidates[frame]
         rows.append((np.log1p(frame - note.onset), offset, float(near.max()) if near.size else 0.0,
                      float(before.mean()) if before.size else 0.0, float(after.mean()) if after.size else 0.0,
@@ -96,5 +107,6 @@ def end_features(post: Posteriors, note: NoteContext, candidates: dict[int, str]
                      float(keys_at_release.get(frame, 0)), float(kind == "next"), float(kind == "frame"),
                      float(kind == "rule"), float(offset >= strongest), note.key,
                      float(post.onset[note.onset, note.key]), float(post.velocity[note.onset, note.key]),
-                     next_onset, releases_per_minute))
+                     next_onset, releases_per_minute, releasing, early_peak, at_500ms,
+                     float(post.frame[min(frame, post.n_frames - 1), note.key])))
     return frames, np.array(rows, dtype=np.float64).reshape(-1, len(FEATURES))

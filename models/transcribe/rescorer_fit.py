@@ -74,7 +74,7 @@ MATCH_S = 0.05
 @dataclass(frozen=True)
 class RescorerFitConfig:
     cache_dir: Path
-    items_per_source: int = 64
+    items_per_source: int = 128
     sources: tuple[str, ...] = SOURCES
     n_estimators: int = 300
     max_depth: int = 4
