@@ -281,3 +281,8 @@ def test_rescorers_fitted_to_another_network_are_listed_as_stale(tmp_path: Path)
         update_manifest(name, path, extra={"network_sha256": fitted_to}, manifest_path=manifest)
     assert stale_rescorers(manifest_path=manifest) == [RESTRIKE_NAME]
     assert stale_rescorers() == []
+
+
+def test_any_learned_decision_counts_an_end_rescorer_alone() -> None:
+    assert not Rescorers().any
+    assert Rescorers(end=_always(0.5)).any and Rescorers(ghost=_always(0.5)).any

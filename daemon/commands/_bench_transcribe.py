@@ -64,7 +64,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     ours, rule, speed = _score_ours(pieces, conditions)
     results["systems"]["reamend"] = ours
     if rule:
-        results["systems"]["reamend (fixed octave-ghost rule)"] = rule
+        results["systems"]["reamend (fixed rules)"] = rule
     results["speed"] = speed
     results["speed"].update(_cold_speed(pieces[0].audio["clean"], args.threads))
     results["audio_s_per_condition"] = speed["audio_s"] / len(conditions)
@@ -107,7 +107,6 @@ def _score_ours(pieces: list[Any], conditions: tuple[str, ...]
 
     model = load_model("transcribe-piano", device="cpu")
     rescorers = shipped_rescorers()
-    learned = rescorers.ghost is not None or rescorers.restrike is not None
     by_condition: dict[str, Any] = {}
     by_condition_rule: dict[str, Any] = {}
     audio_s = compute_s = cpu_s = 0.0
@@ -122,7 +121,7 @@ def _score_ours(pieces: list[Any], conditions: tuple[str, ...]
             cpu_s += time.process_time() - cpu_started
             audio_s += audio.shape[0] / SAMPLE_RATE
             scores.append(score(truth, notes_matrix(result.notes)))
-            if learned and result.posteriors is not None:
+            if rescorers.any and result.posteriors is not None:
                 rule_scores.append(score(truth, notes_matrix(decode(result.posteriors, RULE_DECODING))))
         by_condition[condition] = mean_scores(scores)
         if rule_scores:
@@ -224,7 +223,6 @@ def _tune(args: argparse.Namespace, ctx: CliContext) -> int:
     else:
         model = load_model("transcribe-piano", device="cpu")
     rescorers = _tuning_rescorers(args)
-    learned = rescorers.ghost is not None or rescorers.restrike is not None
     every = dataset.build_validation(args.cache_dir, count=VALIDATION_PIECES)
     pieces = every[:SELECTION_PIECES] + dataset.extra_selection_pieces(
         args.cache_dir, count=args.extra_selection, avoid={p.name for p in every[SELECTION_PIECES:]},
@@ -234,11 +232,11 @@ def _tune(args: argparse.Namespace, ctx: CliContext) -> int:
         for condition in ("clean", "tape"):
             posteriors.append(predict(model, normalize_peak(dataset.validation_audio_16k(piece.audio[condition]))))
             truths.append(dataset.read_truth(piece.notes))
-    grid = (RESCORER_GRID if args.narrow else RESCORER_DEFAULT_GRID) if learned else (
+    grid = (RESCORER_GRID if args.narrow else RESCORER_DEFAULT_GRID) if rescorers.any else (
         NARROW_GRID if args.narrow else DEFAULT_GRID)
     thresholds = tune_decoding(posteriors, truths, grid=grid, rescorers=rescorers)
     release = tune_decoding(posteriors, truths, grid=RELEASE_GRID, base=thresholds[0].settings, rescorers=rescorers)
-    names = list(DEFAULT_GRID) + (["ghost_keep_threshold", "restrike_keep_threshold"] if learned else []) + list(
+    names = list(DEFAULT_GRID) + (["ghost_keep_threshold", "restrike_keep_threshold"] if rescorers.any else []) + list(
         RELEASE_GRID)
     rows = [(*(f"{getattr(r.settings, name):g}" for name in names), *(f"{r.scores[m]:.3f}" for m in METRICS[:4]))
             for r in (*release[:5], *thresholds[:5])]

@@ -57,9 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-file", type=Path, default=None, help="also log progress here (INFO level)")
     parser.add_argument("--rescorers", action="store_true",
                         help="instead of training the network, fit its decoding rescorers (octave ghosts, "
-                             "re-strikes) on fresh renders of the training pianos: models/weights/"
-                             "transcribe-ghosts.pt and transcribe-restrikes.pt + manifest entries, or in the folder "
-                             "of --weights-out")
+                             "re-strikes, note ends) on fresh renders of the training pianos: models/weights/"
+                             "transcribe-ghosts.pt, transcribe-restrikes.pt and transcribe-ends.pt + manifest "
+                             "entries, or in the folder of --weights-out")
     parser.add_argument("--rescorer-items", type=int, default=128,
                         help="fresh items per piano source for --rescorers")
     parser.add_argument("--rescorer-network", type=Path, default=None,

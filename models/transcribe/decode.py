@@ -106,6 +106,11 @@ class Rescorers:
     restrike: Scorer | None = None
     end: Scorer | None = None
 
+    @property
+    def any(self) -> bool:
+        """Whether any decision is learned (else decoding is the fixed rules')."""
+        return self.ghost is not None or self.restrike is not None or self.end is not None
+
 
 @dataclass(frozen=True)
 class TranscribedNote:
@@ -275,16 +280,23 @@ def accepted_onsets(post: Posteriors, candidates: list[tuple[int, int, float]], 
     return accepted_by_key
 
 
+def restrike_inputs(post: Posteriors, settings: DecodeSettings, *,
+                    frames_per_s: float = FRAMES_PER_S) -> tuple[tuple[float, float, float], np.ndarray]:
+    """What every re-strike row of a recording shares: its re-strike levels and the frames of its onset
+    peaks from :data:`models.transcribe.ghosts.CHORD_PEAK_FLOOR` (for the chord size)."""
+    levels = restrike_levels(post, onset_peaks(post.onset, settings.onset_threshold),
+                             frame_threshold=settings.frame_threshold,
+                             min_gap_frames=max(1, round(settings.min_ioi_s * frames_per_s)))
+    return levels, np.array([t for t, _ in onset_peaks(post.onset, CHORD_PEAK_FLOOR)], dtype=np.int64)
+
+
 def restrike_decision(post: Posteriors, settings: DecodeSettings, scorer: Scorer | None, *,
                       frames_per_s: float = FRAMES_PER_S) -> RestrikeDecision:
     """The fixed re-trigger threshold, or ``scorer`` at ``restrike_keep_threshold`` on the candidate's
-    :data:`models.transcribe.restrikes.FEATURES` (the recording's re-strike levels computed once here)."""
+    :data:`models.transcribe.restrikes.FEATURES` (the recording's re-strike inputs computed once here)."""
     if scorer is None:
         return lambda key, t, previous, strength: strength >= settings.retrigger_threshold
-    peaks = onset_peaks(post.onset, settings.onset_threshold)
-    levels = restrike_levels(post, peaks, frame_threshold=settings.frame_threshold,
-                             min_gap_frames=max(1, round(settings.min_ioi_s * frames_per_s)))
-    chord_frames = np.array([t for t, _ in onset_peaks(post.onset, CHORD_PEAK_FLOOR)], dtype=np.int64)
+    levels, chord_frames = restrike_inputs(post, settings, frames_per_s=frames_per_s)
 
     def decide(key: int, t: int, previous: int, strength: float) -> bool:
         row = restrike_features(post, key, t, previous, levels, chord_frames)

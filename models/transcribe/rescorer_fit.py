@@ -45,6 +45,7 @@ from models.transcribe.decode import (
     onset_peaks,
     pedal_releases,
     restrike_decision,
+    restrike_inputs,
 )
 from models.transcribe.ends import FEATURES as END_FEATURES
 from models.transcribe.features import FRAMES_PER_S
@@ -52,7 +53,7 @@ from models.transcribe.ghosts import CHORD_PEAK_FLOOR, ghost_features
 from models.transcribe.ghosts import FEATURES as GHOST_FEATURES
 from models.transcribe.labels import LOWEST_PITCH
 from models.transcribe.restrikes import FEATURES as RESTRIKE_FEATURES
-from models.transcribe.restrikes import restrike_features, restrike_levels
+from models.transcribe.restrikes import restrike_features
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +93,13 @@ def posteriors_of(model: Any, features: np.ndarray) -> Posteriors:
                       frame=torch.sigmoid(out.frame)[0].numpy(), velocity=out.velocity[0].numpy())
 
 
+def _matches(truth: np.ndarray, key: int, frame: int) -> np.ndarray:
+    """Indices of the true notes of ``key`` whose onset lies within :data:`MATCH_S` of ``frame``."""
+    return np.nonzero((truth[:, 0] == key + LOWEST_PITCH) & (np.abs(truth[:, 1] - frame / FRAMES_PER_S) <= MATCH_S))[0]
+
+
 def _struck(truth: np.ndarray, key: int, frame: int) -> bool:
-    return bool(np.any((truth[:, 0] == key + LOWEST_PITCH) & (np.abs(truth[:, 1] - frame / FRAMES_PER_S) <= MATCH_S)))
+    return bool(_matches(truth, key, frame).size)
 
 
 def ghost_rows(post: Posteriors, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -107,10 +113,7 @@ def ghost_rows(post: Posteriors, truth: np.ndarray) -> tuple[np.ndarray, np.ndar
 def restrike_rows(post: Posteriors, truth: np.ndarray, ghost: Scorer | None,
                   settings: DecodeSettings) -> tuple[np.ndarray, np.ndarray]:
     """Feature rows of the decoder's held candidates (after ``ghost``), teacher-forced, and their labels."""
-    peaks = onset_peaks(post.onset, settings.onset_threshold)
-    levels = restrike_levels(post, peaks, frame_threshold=settings.frame_threshold,
-                             min_gap_frames=max(1, round(settings.min_ioi_s * FRAMES_PER_S)))
-    chord_frames = np.array([t for t, _ in onset_peaks(post.onset, CHORD_PEAK_FLOOR)], dtype=np.int64)
+    levels, chord_frames = restrike_inputs(post, settings)
     rows: list[np.ndarray] = []
     labels: list[bool] = []
 
@@ -134,8 +137,7 @@ def end_rows(post: Posteriors, truth: np.ndarray, ghost: Scorer | None, restrike
     notes = [note for note, _ in note_contexts(post, accepted, releases, settings)]
     all_rows, all_labels = [], []
     for note, (frames, rows) in zip(notes, note_end_rows(post, notes, releases, settings), strict=True):
-        match = np.nonzero((truth[:, 0] == note.key + LOWEST_PITCH)
-                           & (np.abs(truth[:, 1] - note.onset / FRAMES_PER_S) <= MATCH_S))[0]
+        match = _matches(truth, note.key, note.onset)
         if not match.size:
             continue
         start, end = truth[match[0], 1], truth[match[0], 2]
