@@ -55,6 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--build-only", action="store_true",
                         help="only render the training shards and validation set, then stop")
     parser.add_argument("--log-file", type=Path, default=None, help="also log progress here (INFO level)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads for training (default 1: leaves a core free beside a long run)")
     parser.add_argument("--rescorers", action="store_true",
                         help="instead of training the network, fit its decoding rescorers (octave ghosts, "
                              "re-strikes, note ends) on fresh renders of the training pianos: models/weights/"
@@ -92,7 +94,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                          max_minutes=args.max_minutes, eval_every=args.eval_every, lr=args.lr,
                          lr_half_life_steps=args.lr_half_life, anneal_start_step=args.anneal_start,
                          anneal_half_life_steps=args.anneal_half_life, init_weights=args.init_weights,
-                         keep_snapshots=args.keep_snapshots)
+                         keep_snapshots=args.keep_snapshots, threads=args.threads)
     if args.build_only:
         import torch
 
