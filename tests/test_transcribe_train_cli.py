@@ -1,5 +1,5 @@
-"""`reamend train transcribe` hands its options to the training loop (the loop itself is exercised by the
-committed run's resumable state, not here: one step needs the rendered shards)."""
+"""`reamend train transcribe` hands its options to the training loop, and its bfloat16 forward pass
+trains like float32 (the loop itself is not run here: one step needs the rendered shards)."""
 
 from __future__ import annotations
 
@@ -26,9 +26,39 @@ def _captured_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *extra: st
     return seen[0]
 
 
-def test_threads_default_to_one_and_reach_the_loop(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    assert _captured_config(monkeypatch, tmp_path).threads == 1
-    config = _captured_config(monkeypatch, tmp_path, "--threads", "2", "--channels", "16", "28", "28",
+def test_threads_and_bf16_reach_the_loop(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    default = _captured_config(monkeypatch, tmp_path)
+    assert default.threads == 1 and not default.bf16
+    config = _captured_config(monkeypatch, tmp_path, "--threads", "2", "--bf16", "--channels", "16", "28", "28",
                               "--max-steps", "20000")
-    assert config.threads == 2 and config.channels == (16, 28, 28) and config.max_steps == 20000
+    assert config.threads == 2 and config.bf16 and config.channels == (16, 28, 28) and config.max_steps == 20000
     assert not (tmp_path / "state.pt").exists()  # nothing trained, nothing written
+
+
+def test_bf16_forward_gives_float32_heads_and_the_float32_gradient() -> None:
+    import numpy as np
+    import torch
+
+    from models.transcribe.labels import make_targets
+    from models.transcribe.network import HarmonicOnsetsFrames
+    from models.transcribe.train import _as_float32, _loss
+
+    torch.manual_seed(0)
+    model = HarmonicOnsetsFrames(channels=(4, 8, 8), dilations=(1, 2), frame_dilations=(1,), dropout=0.0,
+                                 input_channels=2)
+    features = torch.randn(2, 64, 2, 220)
+    notes = np.array([[60, 0.2, 0.8, 80], [64, 0.5, 1.0, 60]], dtype=float)
+    target = make_targets(notes, start_frame=0, n_frames=64)
+    targets = {k: torch.from_numpy(np.stack([getattr(target, k)] * 2))
+               for k in ("onset", "offset", "frame", "velocity")}
+    gradients = []
+    for bf16 in (False, True):
+        model.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            outputs = model(features)
+        heads = _as_float32(outputs)
+        assert heads.onset.dtype == torch.float32 and heads.velocity.dtype == torch.float32
+        loss, _ = _loss(heads, targets)
+        loss.backward()
+        gradients.append(torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]))
+    assert torch.nn.functional.cosine_similarity(gradients[0], gradients[1], dim=0) > 0.99

@@ -57,6 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-file", type=Path, default=None, help="also log progress here (INFO level)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads for training (default 1: leaves a core free beside a long run)")
+    parser.add_argument("--bf16", action="store_true",
+                        help="forward pass under bfloat16 autocast: about twice as fast on CPUs with native "
+                             "bfloat16 (AVX512-BF16), slower elsewhere")
     parser.add_argument("--rescorers", action="store_true",
                         help="instead of training the network, fit its decoding rescorers (octave ghosts, "
                              "re-strikes, note ends) on fresh renders of the training pianos: models/weights/"
@@ -94,7 +97,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                          max_minutes=args.max_minutes, eval_every=args.eval_every, lr=args.lr,
                          lr_half_life_steps=args.lr_half_life, anneal_start_step=args.anneal_start,
                          anneal_half_life_steps=args.anneal_half_life, init_weights=args.init_weights,
-                         keep_snapshots=args.keep_snapshots, threads=args.threads)
+                         keep_snapshots=args.keep_snapshots, threads=args.threads,
+                         bf16=args.bf16)
     if args.build_only:
         import torch
 

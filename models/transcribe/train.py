@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from models.transcribe.decode import RULE_DECODING, DecodeSettings, decode
 from models.transcribe.evaluate import mean_scores, notes_matrix, score, selection_objective
 from models.transcribe.features import normalize_peak
 from models.transcribe.labels import make_targets
-from models.transcribe.network import ARCH, HarmonicOnsetsFrames
+from models.transcribe.network import ARCH, HarmonicOnsetsFrames, HeadOutputs
 from models.transcribe.transcriber import predict
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,11 @@ class TrainConfig:
     #: long run; 2 takes run 11's steps (16 28 28 channels, batch 8) from about 2.3 s to 1.6 s on an
     #: otherwise idle 2-core machine.
     threads: int = 1
+    #: Run the forward pass under bfloat16 autocast (weights, gradients and the loss stay float32). On a
+    #: CPU with native bfloat16 (AVX512-BF16, e.g. AMD Zen 4) a step takes about half the time; on
+    #: run 11's weights and real batches the gradient's cosine similarity with float32's was 0.9996 or more.
+    #: Elsewhere bfloat16 is emulated and slower: leave it off.
+    bf16: bool = False
 
 
 class _Batcher:
@@ -125,6 +130,12 @@ class _Batcher:
             centre, width = self.rng.uniform(0, n_bins), self.rng.uniform(10, 60)
             curve += self.rng.uniform(-1.2, 1.2) * np.exp(-0.5 * ((bins - centre) / width) ** 2)
         return curve.astype(np.float32)
+
+
+def _as_float32(outputs: HeadOutputs) -> HeadOutputs:
+    """The heads in float32 (they come out in bfloat16 under autocast): the loss of rare onsets needs the
+    precision."""
+    return HeadOutputs(**{f.name: getattr(outputs, f.name).float() for f in fields(outputs)})
 
 
 def _loss(outputs: Any, targets: dict[str, Any]) -> tuple[Any, dict[str, float]]:
@@ -226,8 +237,9 @@ def train(config: TrainConfig) -> dict[str, Any]:
         features, targets = batcher.batch(config.batch)
         for group in optimizer.param_groups:
             group["lr"] = _lr(config, step)
-        outputs = model(torch.from_numpy(features))
-        loss, parts = _loss(outputs, {k: torch.from_numpy(v) for k, v in targets.items()})
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+            outputs = model(torch.from_numpy(features))
+        loss, parts = _loss(_as_float32(outputs), {k: torch.from_numpy(v) for k, v in targets.items()})
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 3.0)
