@@ -214,11 +214,11 @@ def _tune(args: argparse.Namespace, ctx: CliContext) -> int:
 
     if args.weights is not None:
         from models.errors import UserInputError
-        from models.transcribe.network import ARCH  # importing it registers the architecture
+        from models.transcribe.network import ARCH, ENSEMBLE_ARCH  # importing it registers the architectures
 
         checkpoint = load_checkpoint_file(args.weights)
-        if checkpoint.get("arch") != ARCH:
-            raise UserInputError(f"{args.weights} is not a {ARCH} checkpoint")
+        if checkpoint.get("arch") not in (ARCH, ENSEMBLE_ARCH):
+            raise UserInputError(f"{args.weights} is neither a {ARCH} nor a {ENSEMBLE_ARCH} checkpoint")
         model = build_model(checkpoint).eval()
     else:
         model = load_model("transcribe-piano", device="cpu")
@@ -250,9 +250,10 @@ def _tune(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def _tuning_rescorers(args: argparse.Namespace) -> Any:
-    """The rescorers ``--tune`` decodes with: those fitted into ``--rescorers`` for the shipped network, else
-    the shipped ones for the shipped network, else none (a rescorer is fitted to one network's posteriors)."""
-    from models.registry import read_manifest
+    """The rescorers ``--tune`` decodes with: those fitted into ``--rescorers`` for the network tuned (``--weights``
+    or the shipped one), else the shipped ones for the shipped network, else none (a rescorer is fitted to one
+    network's posteriors)."""
+    from models.registry import read_manifest, sha256_of
     from models.transcribe.decode import Rescorers
     from models.transcribe.rescorers import NETWORK_NAME, shipped_rescorers
 
@@ -262,6 +263,7 @@ def _tuning_rescorers(args: argparse.Namespace) -> Any:
         manifest = args.rescorers / "manifest.json"
         if not manifest.exists():
             raise UserInputError(f"{manifest} not found: fit rescorers there first")
-        network_sha256 = read_manifest()[NETWORK_NAME]["sha256"]
+        network_sha256 = (sha256_of(args.weights) if args.weights is not None
+                          else read_manifest()[NETWORK_NAME]["sha256"])
         return shipped_rescorers(manifest_path=manifest, network_sha256=network_sha256)
     return Rescorers() if args.weights is not None else shipped_rescorers()

@@ -65,6 +65,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "re-strikes, note ends) on fresh renders of the training pianos: models/weights/"
                              "transcribe-ghosts.pt, transcribe-restrikes.pt and transcribe-ends.pt + manifest "
                              "entries, or in the folder of --weights-out")
+    parser.add_argument("--ensemble-of", type=Path, nargs="+", default=None, metavar="WEIGHTS",
+                        help="instead of training, join these trained networks into one ensemble weight file "
+                             "(their probabilities averaged): models/weights/transcribe-piano.pt + manifest "
+                             "entry, or --weights-out")
     parser.add_argument("--rescorer-items", type=int, default=128,
                         help="fresh items per piano source for --rescorers")
     parser.add_argument("--rescorer-network", type=Path, default=None,
@@ -86,6 +90,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             logger.setLevel(logging.INFO)
     if args.rescorers:
         return _fit_rescorers(args, ctx)
+    if args.ensemble_of:
+        return _join_ensemble(args, ctx)
     config = TrainConfig(cache_dir=args.cache_dir, checkpoint=args.checkpoint,
                          weights=args.weights_out or WEIGHTS_DIR / "transcribe-piano.pt",
                          target_shards=args.shards, freepats_shards=args.freepats_shards,
@@ -127,4 +133,14 @@ def _fit_rescorers(args: argparse.Namespace, ctx: CliContext) -> int:
     with ctx.progress("fresh renders for the rescorers") as progress:
         result = fit_rescorers(network, out_dir, config, progress=progress)
     ctx.emit(result, lambda: ctx.out.print(mapping_table("rescorers", result)))
+    return 0
+
+
+def _join_ensemble(args: argparse.Namespace, ctx: CliContext) -> int:
+    from models.registry import WEIGHTS_DIR
+    from models.transcribe.train import join_ensemble
+
+    out = args.weights_out or WEIGHTS_DIR / "transcribe-piano.pt"
+    result = join_ensemble(args.ensemble_of, out)
+    ctx.emit(result, lambda: ctx.out.print(mapping_table("ensemble", result)))
     return 0

@@ -12,7 +12,7 @@ class PresetSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    onset_threshold: float = Field(default=0.4, gt=0.0, lt=1.0,
+    onset_threshold: float = Field(default=0.35, gt=0.0, lt=1.0,
                                    description="onset probability that starts a note")
     frame_threshold: float = Field(default=0.4, gt=0.0, lt=1.0,
                                    description="frame probability that keeps a note sounding")
@@ -32,13 +32,13 @@ class PresetSettings(BaseModel):
     ghost_model: bool = Field(default=True,
                               description="decide octave ghosts with the shipped rescorer, calibrated per recording "
                                           "(false: the fixed ghost_ratio / ghost_frame_threshold rule)")
-    ghost_keep_threshold: float = Field(default=0.5, gt=0.0, lt=1.0,
+    ghost_keep_threshold: float = Field(default=0.6, gt=0.0, lt=1.0,
                                         description="with the rescorer: probability of a struck key needed to keep "
                                                     "an onset under a stronger one a partial interval below")
     restrike_model: bool = Field(default=True,
                                  description="decide strikes of a key that still sounds with the shipped rescorer, "
                                              "calibrated per recording (false: the fixed retrigger_threshold)")
-    restrike_keep_threshold: float = Field(default=0.4, gt=0.0, lt=1.0,
+    restrike_keep_threshold: float = Field(default=0.5, gt=0.0, lt=1.0,
                                            description="with the rescorer: probability of a new strike needed to "
                                                        "keep an onset on a key that still sounds")
     end_model: bool = Field(default=True,
@@ -51,7 +51,7 @@ class PresetSettings(BaseModel):
     pedal_release_keys: int = Field(default=8, ge=0, le=88,
                                     description="keys whose offsets must peak together to count as a sustain pedal "
                                                 "release, which holds faded notes to it (0 = off)")
-    pedal_release_threshold: float = Field(default=0.2, gt=0.0, le=1.0,
+    pedal_release_threshold: float = Field(default=0.3, gt=0.0, le=1.0,
                                            description="offset probability a key needs to count in a pedal release")
     pedal_release_window_ms: float = Field(default=3000.0, ge=0.0, le=10000.0,
                                            description="a note that fades at most this long before a pedal "

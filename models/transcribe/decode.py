@@ -69,7 +69,7 @@ class DecodeSettings:
     """Decoding thresholds (probabilities) and limits; the defaults are the ``piano`` preset's, chosen
     with ``reamend bench transcribe --tune`` on the selection pieces, with the shipped rescorers."""
 
-    onset_threshold: float = 0.4
+    onset_threshold: float = 0.35
     frame_threshold: float = 0.4
     offset_threshold: float = 0.8
     retrigger_threshold: float = 0.6
@@ -79,14 +79,14 @@ class DecodeSettings:
     ghost_ratio: float = 0.6
     ghost_frame_threshold: float = 0.7
     #: With a ghost rescorer: keep a ghost candidate whose probability of a struck key reaches this.
-    ghost_keep_threshold: float = 0.5
+    ghost_keep_threshold: float = 0.6
     #: With a re-strike rescorer: keep an onset on a held key whose probability of a new strike reaches this.
-    restrike_keep_threshold: float = 0.4
+    restrike_keep_threshold: float = 0.5
     offset_snap_frames: int = 8
     offset_snap_threshold: float = 0.2
     #: Keys that must show an offset peak together for a pedal release; 0 turns the rule off.
     release_keys: int = 8
-    release_threshold: float = 0.2
+    release_threshold: float = 0.3
     release_lookahead_frames: int = 150
 
 

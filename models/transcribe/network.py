@@ -32,6 +32,7 @@ from torch import nn
 from models.registry import register_arch
 
 ARCH = "transcribe.HarmonicOnsetsFrames"
+ENSEMBLE_ARCH = "transcribe.OnsetsFramesEnsemble"
 N_KEYS = 88
 #: Partials 1..6 (0, 12, 19.02, 24, 27.86, 31.02 semitones) and one octave down, in semitones.
 HARMONIC_SEMITONES = (-12.0, 0.0, 12.0, 19.02, 24.0, 27.86, 31.02)
@@ -150,3 +151,37 @@ class HarmonicOnsetsFrames(nn.Module):
             frame=self.frame_head(frame_features)[:, 0],
             velocity=torch.sigmoid(self.velocity_head(trunk))[:, 0],
         )
+
+
+@register_arch(ENSEMBLE_ARCH)
+class OnsetsFramesEnsemble(nn.Module):
+    """Several :class:`HarmonicOnsetsFrames` read the same features; their probabilities are averaged.
+
+    Two networks trained apart (run 10, a chain of fine-tunes, and run 11, trained from scratch) miss
+    different notes: on the 32 selection pieces their mean scored onset F1 0.934 against 0.926 for run 10
+    alone with the same fixed decoding rules (run 11's step-3500 snapshot alone: 0.917). The heads stay
+    logits (of the mean probability) so decoding cannot tell an ensemble from one network.
+    """
+
+    def __init__(self, *, members: list[dict[str, object]]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        networks = [HarmonicOnsetsFrames(**member) for member in members]  # type: ignore[arg-type]
+        planes = {network.input_channels for network in networks}
+        if len(planes) != 1:
+            raise ValueError(f"ensemble members read different input planes: {sorted(planes)}")
+        self.members = nn.ModuleList(networks)
+        self.input_channels = planes.pop()
+        #: Frames of context each side that influence one output frame (the widest member's).
+        self.receptive_frames = max(network.receptive_frames for network in networks)
+
+    def forward(self, features: torch.Tensor) -> HeadOutputs:
+        outputs = [member(features) for member in self.members]
+
+        def mean_logit(name: str) -> torch.Tensor:
+            mean = torch.stack([torch.sigmoid(getattr(out, name)) for out in outputs]).mean(dim=0)
+            return torch.logit(mean.float().clamp(1e-6, 1 - 1e-6))
+
+        return HeadOutputs(onset=mean_logit("onset"), offset=mean_logit("offset"), frame=mean_logit("frame"),
+                           velocity=torch.stack([out.velocity for out in outputs]).mean(dim=0))

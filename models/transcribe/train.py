@@ -273,6 +273,31 @@ def train(config: TrainConfig) -> dict[str, Any]:
     return {"step": step, "best_selection": best}
 
 
+def join_ensemble(members: list[Path], out: Path) -> dict[str, Any]:
+    """Write one :class:`~models.transcribe.network.OnsetsFramesEnsemble` weight file from trained networks'
+    weight files (their probabilities are averaged at inference) and record it in the manifest beside ``out``.
+
+    The members' own weight files are not needed afterwards: the ensemble file holds every member's weights.
+    """
+    from models.registry import load_checkpoint_file, sha256_of
+    from models.transcribe.network import ENSEMBLE_ARCH
+
+    configs: list[dict[str, Any]] = []
+    state: dict[str, Any] = {}
+    provenance = []
+    for index, path in enumerate(members):
+        payload = load_checkpoint_file(path)
+        if payload["arch"] != ARCH:
+            raise ValueError(f"{path} is a {payload['arch']}, not a {ARCH}: only single networks can be joined")
+        configs.append(payload["config"])
+        state.update({f"members.{index}.{k}": v for k, v in payload["state_dict"].items()})
+        provenance.append({"file": path.name, "sha256": sha256_of(path), "step": payload.get("step")})
+    save_checkpoint(out, ENSEMBLE_ARCH, {"members": configs}, state)
+    update_manifest(MODEL_NAME, out, extra={"arch": ENSEMBLE_ARCH, "members": provenance},
+                    manifest_path=out.parent / "manifest.json")
+    return {"weights": str(out), "members": len(members), "sha256": sha256_of(out)}
+
+
 #: Convolutions whose last input channel is an appended plane (key position, onset probability), not a
 #: feature map of the layer before: when that layer widens, the plane stays the last input.
 _APPENDED_PLANE_INPUTS = ("harmonic.0.weight", "to_keys.0.weight", "frame_in.0.weight")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -79,10 +80,33 @@ def prepare_audio(samples: np.ndarray, sr: int) -> np.ndarray:
     return resample(np.asarray(mono, dtype=np.float32), sr, SAMPLE_RATE)
 
 
+@lru_cache(maxsize=1)
+def native_bfloat16() -> bool:
+    """Whether this CPU computes bfloat16 natively (the AVX512-BF16 or AMX-BF16 instructions; Linux only).
+
+    There the network runs under bfloat16 autocast in about half the time with the same notes (on the 32
+    selection pieces run 10 scored 1.3438 against 1.3434 in float32); elsewhere bfloat16 is emulated and
+    slower than float32, so the network stays in float32.
+    """
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as handle:
+            flags = next((line.split(":", 1)[1].split() for line in handle if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def predict(model: object, audio_16k: np.ndarray, *, chunk_frames: int = CHUNK_FRAMES,
-            progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> Posteriors:
-    """Posteriors for peak-normalized 16 kHz mono audio; frame ``i`` is at ``i * HOP`` samples."""
+            progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+            bfloat16: bool | None = None) -> Posteriors:
+    """Posteriors for peak-normalized 16 kHz mono audio; frame ``i`` is at ``i * HOP`` samples.
+
+    ``bfloat16``: run the network (not the features) under bfloat16 autocast; ``None`` does so where the CPU
+    has it natively (:func:`native_bfloat16`).
+    """
     import torch
+
+    use_bfloat16 = native_bfloat16() if bfloat16 is None else bfloat16
 
     n_frames = audio_16k.shape[0] // HOP + 1
     padded = np.pad(audio_16k, (0, n_frames * HOP - audio_16k.shape[0]))
@@ -94,10 +118,10 @@ def predict(model: object, audio_16k: np.ndarray, *, chunk_frames: int = CHUNK_F
 
     def forward(chunk: np.ndarray) -> np.ndarray:
         features = model_features(chunk.reshape(-1), input_channels=input_channels)[: chunk.shape[0]]
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bfloat16):
             out = model(torch.from_numpy(features).unsqueeze(0))  # type: ignore[operator]
         heads = [torch.sigmoid(out.onset), torch.sigmoid(out.offset), torch.sigmoid(out.frame), out.velocity]
-        return torch.stack(heads, dim=2)[0].numpy().astype(np.float16)  # (frames, 4, 88)
+        return torch.stack([h.float() for h in heads], dim=2)[0].numpy().astype(np.float16)  # (frames, 4, 88)
 
     stacked = run_chunked(forward, blocks, chunk_frames=chunk_frames, context_frames=context,
                           progress=progress, cancel=cancel)
