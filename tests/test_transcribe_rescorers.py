@@ -286,3 +286,24 @@ def test_rescorers_fitted_to_another_network_are_listed_as_stale(tmp_path: Path)
 def test_any_learned_decision_counts_an_end_rescorer_alone() -> None:
     assert not Rescorers().any
     assert Rescorers(end=_always(0.5)).any and Rescorers(ghost=_always(0.5)).any
+
+
+def test_render_workers_cache_the_same_items_as_one_process(tmp_path: Path) -> None:
+    """Fresh items rendered by two spawned processes are the items one process renders (same notes, same
+    posteriors), and later calls read them from the cache."""
+    from models.transcribe.network import HarmonicOnsetsFrames
+
+    torch.manual_seed(0)
+    model = HarmonicOnsetsFrames(channels=(2, 4, 4), dilations=(1, 2), frame_dilations=(1,), dropout=0.0,
+                                 input_channels=2).eval()
+    base = RescorerFitConfig(cache_dir=tmp_path, items_per_source=1, sources=("fluidr3", "additive"))
+    alone = fresh_posteriors(model, "a" * 64, base)
+    fractions: list[float] = []
+    pooled = fresh_posteriors(model, "b" * 64, RescorerFitConfig(**{**base.__dict__, "workers": 2}),
+                              progress=lambda f, _m: fractions.append(f))
+    assert len(pooled) == 2 and fractions[-1] == 1.0 and fractions == sorted(fractions)
+    for (post_a, truth_a), (post_b, truth_b) in zip(alone, pooled, strict=True):
+        np.testing.assert_array_equal(truth_a, truth_b)
+        np.testing.assert_allclose(post_a.onset, post_b.onset, atol=1e-6)
+    assert sorted(p.name for p in (tmp_path / "rescorers" / ("b" * 12)).iterdir()) == [
+        "additive-900000.npz", "fluidr3-900000.npz"]

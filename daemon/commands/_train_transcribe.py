@@ -71,6 +71,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "entry, or --weights-out")
     parser.add_argument("--rescorer-items", type=int, default=128,
                         help="fresh items per piano source for --rescorers")
+    parser.add_argument("--rescorer-workers", type=int, default=1,
+                        help="processes rendering the fresh items for --rescorers (one per free core)")
     parser.add_argument("--rescorer-network", type=Path, default=None,
                         help="network to fit the rescorers for (default: the shipped "
                              "models/weights/transcribe-piano.pt)")
@@ -129,7 +131,8 @@ def _fit_rescorers(args: argparse.Namespace, ctx: CliContext) -> int:
 
     network = args.rescorer_network or WEIGHTS_DIR / "transcribe-piano.pt"
     out_dir = args.weights_out.parent if args.weights_out else WEIGHTS_DIR
-    config = RescorerFitConfig(cache_dir=args.cache_dir, items_per_source=args.rescorer_items)
+    config = RescorerFitConfig(cache_dir=args.cache_dir, items_per_source=args.rescorer_items,
+                               workers=args.rescorer_workers)
     with ctx.progress("fresh renders for the rescorers") as progress:
         result = fit_rescorers(network, out_dir, config, progress=progress)
     ctx.emit(result, lambda: ctx.out.print(mapping_table("rescorers", result)))

@@ -77,6 +77,8 @@ class RescorerFitConfig:
     cache_dir: Path
     items_per_source: int = 128
     sources: tuple[str, ...] = SOURCES
+    #: Processes that render the fresh items not yet cached (the fit itself is one process).
+    workers: int = 1
     n_estimators: int = 300
     max_depth: int = 4
     learning_rate: float = 0.05
@@ -151,29 +153,70 @@ def end_rows(post: Posteriors, truth: np.ndarray, ghost: Scorer | None, restrike
 
 def fresh_posteriors(model: Any, network_sha256: str, config: RescorerFitConfig, *,
                      progress: ProgressFn | None = None) -> list[tuple[Posteriors, np.ndarray]]:
-    """Posteriors and true notes of every fresh item of every source (rendered, or read from the cache)."""
+    """Posteriors and true notes of every fresh item of every source (rendered, or read from the cache).
+
+    Items not yet cached are rendered first, by ``config.workers`` processes when more than one (rendering,
+    not fitting, is most of a refit's time: about 20 minutes for 512 items in one process).
+    """
     folder = config.cache_dir / "rescorers" / network_sha256[:12]
     folder.mkdir(parents=True, exist_ok=True)
     input_channels = int(getattr(model, "input_channels", 1))
-    items = []
-    total = config.items_per_source * len(config.sources)
-    for offset in range(config.items_per_source):
-        for source in config.sources:
-            index = FIRST_INDEX + offset
-            path = folder / f"{source}-{index}.npz"
-            if not path.exists():
-                item = dataset.render_training_item(index, cache_dir=config.cache_dir, source=source,
-                                                    input_channels=input_channels)
-                post = posteriors_of(model, item.features)
-                with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-                    np.savez_compressed(handle, truth=item.notes, onset=post.onset, offset=post.offset,
-                                        frame=post.frame, velocity=post.velocity)
-            with np.load(path) as cached:
-                post = Posteriors(*(cached[k].astype(np.float32) for k in ("onset", "offset", "frame", "velocity")))
-                items.append((post, cached["truth"]))
+    wanted = [(source, FIRST_INDEX + offset) for offset in range(config.items_per_source) for source in config.sources]
+    missing = [(source, index, folder / f"{source}-{index}.npz") for source, index in wanted
+               if not (folder / f"{source}-{index}.npz").exists()]
+    total = len(wanted) + len(missing)
+    done = 0
+    if config.workers > 1 and len(missing) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(max_workers=config.workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_start_worker, initargs=(model, config.cache_dir, input_channels)) as pool:
+            for future in as_completed([pool.submit(_render_in_worker, task) for task in missing]):
+                future.result()
+                done += 1
+                if progress is not None:
+                    progress(done / total, "rendered fresh items")
+    else:
+        for source, index, path in missing:
+            _render_item(model, config.cache_dir, input_channels, source, index, path)
+            done += 1
             if progress is not None:
-                progress(len(items) / total, f"{source} item {index}")
+                progress(done / total, f"rendered {source} item {index}")
+    items = []
+    for source, index in wanted:
+        with np.load(folder / f"{source}-{index}.npz") as cached:
+            post = Posteriors(*(cached[k].astype(np.float32) for k in ("onset", "offset", "frame", "velocity")))
+            items.append((post, cached["truth"]))
+        done += 1
+        if progress is not None:
+            progress(done / total, f"{source} item {index}")
     return items
+
+
+def _render_item(model: Any, cache_dir: Path, input_channels: int, source: str, index: int, path: Path) -> None:
+    """Render one fresh item, run the network on it and cache its posteriors and true notes at ``path``."""
+    item = dataset.render_training_item(index, cache_dir=cache_dir, source=source, input_channels=input_channels)
+    post = posteriors_of(model, item.features)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez_compressed(handle, truth=item.notes, onset=post.onset, offset=post.offset, frame=post.frame,
+                            velocity=post.velocity)
+
+
+#: A render worker's network and settings, set once per process by :func:`_start_worker`.
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(model: Any, cache_dir: Path, input_channels: int) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    _WORKER.update(model=model, cache_dir=cache_dir, input_channels=input_channels)
+
+
+def _render_in_worker(task: tuple[str, int, Path]) -> None:
+    source, index, path = task
+    _render_item(_WORKER["model"], _WORKER["cache_dir"], _WORKER["input_channels"], source, index, path)
 
 
 def _stacked(parts: list[tuple[np.ndarray, np.ndarray]], n_features: int) -> tuple[np.ndarray, np.ndarray]:
