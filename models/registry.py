@@ -15,6 +15,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,22 @@ def weight_statuses(manifest_path: Path = MANIFEST_PATH) -> list[WeightStatus]:
             size_bytes=path.stat().st_size if present else 0,
         ))
     return statuses
+
+
+@lru_cache(maxsize=1)
+def native_bfloat16() -> bool:
+    """Whether this CPU computes bfloat16 natively (the AVX512-BF16 or AMX-BF16 instructions; Linux only).
+
+    There a network may run under bfloat16 autocast in about half the time (the transcription networks do,
+    with the same notes: run 10 scored 1.3438 on the 32 selection pieces against 1.3434 in float32);
+    elsewhere bfloat16 is emulated and slower than float32.
+    """
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as handle:
+            flags = next((line.split(":", 1)[1].split() for line in handle if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def pick_device(preferred: str = "auto") -> str:

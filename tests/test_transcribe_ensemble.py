@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from models.registry import build_model, load_checkpoint_file, save_checkpoint
+from models.registry import build_model, load_checkpoint_file, native_bfloat16, save_checkpoint
 from models.transcribe.features import SAMPLE_RATE
 from models.transcribe.network import ARCH, ENSEMBLE_ARCH, HarmonicOnsetsFrames, OnsetsFramesEnsemble
-from models.transcribe.transcriber import native_bfloat16, predict
+from models.transcribe.transcriber import predict
 
 TINY = {"channels": [2, 4, 4], "dilations": [1, 2], "frame_dilations": [1], "dropout": 0.0, "input_channels": 2}
 

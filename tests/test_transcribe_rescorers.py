@@ -288,7 +288,7 @@ def test_any_learned_decision_counts_an_end_rescorer_alone() -> None:
     assert Rescorers(end=_always(0.5)).any and Rescorers(ghost=_always(0.5)).any
 
 
-def test_render_workers_cache_the_same_items_as_one_process(tmp_path: Path) -> None:
+def test_render_workers_cache_the_same_items_as_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Fresh items rendered by two spawned processes are the items one process renders (same notes, same
     posteriors), and later calls read them from the cache."""
     from models.transcribe.network import HarmonicOnsetsFrames
@@ -307,3 +307,10 @@ def test_render_workers_cache_the_same_items_as_one_process(tmp_path: Path) -> N
         np.testing.assert_allclose(post_a.onset, post_b.onset, atol=1e-6)
     assert sorted(p.name for p in (tmp_path / "rescorers" / ("b" * 12)).iterdir()) == [
         "additive-900000.npz", "fluidr3-900000.npz"]
+
+    def no_render(*args: object, **kwargs: object) -> None:
+        raise AssertionError("cached items must not be rendered again")
+
+    monkeypatch.setattr("models.transcribe.dataset.render_training_item", no_render)
+    again = fresh_posteriors(model, "b" * 64, RescorerFitConfig(**{**base.__dict__, "workers": 2}))
+    np.testing.assert_array_equal(again[1][0].onset, pooled[1][0].onset)

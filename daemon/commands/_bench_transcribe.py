@@ -205,6 +205,7 @@ def _tune(args: argparse.Namespace, ctx: CliContext) -> int:
     from models.transcribe.transcriber import predict
     from models.transcribe.tuning import (
         DEFAULT_GRID,
+        KEEP_GRID,
         NARROW_GRID,
         RELEASE_GRID,
         RESCORER_DEFAULT_GRID,
@@ -236,8 +237,7 @@ def _tune(args: argparse.Namespace, ctx: CliContext) -> int:
         NARROW_GRID if args.narrow else DEFAULT_GRID)
     thresholds = tune_decoding(posteriors, truths, grid=grid, rescorers=rescorers)
     release = tune_decoding(posteriors, truths, grid=RELEASE_GRID, base=thresholds[0].settings, rescorers=rescorers)
-    names = list(DEFAULT_GRID) + (["ghost_keep_threshold", "restrike_keep_threshold"] if rescorers.any else []) + list(
-        RELEASE_GRID)
+    names = list(DEFAULT_GRID) + (list(KEEP_GRID) if rescorers.any else []) + list(RELEASE_GRID)
     rows = [(*(f"{getattr(r.settings, name):g}" for name in names), *(f"{r.scores[m]:.3f}" for m in METRICS[:4]))
             for r in (*release[:5], *thresholds[:5])]
     payload = [{"stage": stage, "settings": r.settings.__dict__, "scores": r.scores}

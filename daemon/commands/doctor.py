@@ -57,14 +57,12 @@ def _torch_checks(device_setting: str) -> list[dict[str, str]]:
         import torch
     except ImportError as exc:
         return [_check("torch", "fail", f"not importable ({exc}); run python install.py")]
-    from models.registry import pick_device
+    from models.registry import native_bfloat16, pick_device
 
     device = pick_device(device_setting)
     detail = device
     if device == "cuda":
         detail = f"cuda ({torch.cuda.get_device_name(0)})"
-    from models.transcribe.transcriber import native_bfloat16
-
     # The transcription networks are most of that job's time: without native bfloat16 it runs about half as fast.
     bfloat16 = (_check("bfloat16", "ok", "native: transcription runs its networks in bfloat16") if native_bfloat16()
                 else _check("bfloat16", "warn", "not native on this CPU: transcription runs in float32, about 1.85x "

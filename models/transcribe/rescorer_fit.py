@@ -161,9 +161,9 @@ def fresh_posteriors(model: Any, network_sha256: str, config: RescorerFitConfig,
     folder = config.cache_dir / "rescorers" / network_sha256[:12]
     folder.mkdir(parents=True, exist_ok=True)
     input_channels = int(getattr(model, "input_channels", 1))
-    wanted = [(source, FIRST_INDEX + offset) for offset in range(config.items_per_source) for source in config.sources]
-    missing = [(source, index, folder / f"{source}-{index}.npz") for source, index in wanted
-               if not (folder / f"{source}-{index}.npz").exists()]
+    wanted = [(source, FIRST_INDEX + offset, folder / f"{source}-{FIRST_INDEX + offset}.npz")
+              for offset in range(config.items_per_source) for source in config.sources]
+    missing = [task for task in wanted if not task[2].exists()]
     total = len(wanted) + len(missing)
     done = 0
     if config.workers > 1 and len(missing) > 1:
@@ -184,8 +184,8 @@ def fresh_posteriors(model: Any, network_sha256: str, config: RescorerFitConfig,
             if progress is not None:
                 progress(done / total, f"rendered {source} item {index}")
     items = []
-    for source, index in wanted:
-        with np.load(folder / f"{source}-{index}.npz") as cached:
+    for source, index, path in wanted:
+        with np.load(path) as cached:
             post = Posteriors(*(cached[k].astype(np.float32) for k in ("onset", "offset", "frame", "velocity")))
             items.append((post, cached["truth"]))
         done += 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ import numpy as np
 from models.audio_io import AudioInfo, audio_info, iter_blocks, resample
 from models.chunked import run_chunked
 from models.progress import CancelToken, ProgressFn, check_cancel, scaled
+from models.registry import native_bfloat16
 from models.transcribe.decode import DecodeSettings, Posteriors, Rescorers, TranscribedNote, decode
 from models.transcribe.features import HOP, LONG_WINDOW_HALF_FRAMES, SAMPLE_RATE, model_features, normalize_peak
 
@@ -80,29 +80,13 @@ def prepare_audio(samples: np.ndarray, sr: int) -> np.ndarray:
     return resample(np.asarray(mono, dtype=np.float32), sr, SAMPLE_RATE)
 
 
-@lru_cache(maxsize=1)
-def native_bfloat16() -> bool:
-    """Whether this CPU computes bfloat16 natively (the AVX512-BF16 or AMX-BF16 instructions; Linux only).
-
-    There the network runs under bfloat16 autocast in about half the time with the same notes (on the 32
-    selection pieces run 10 scored 1.3438 against 1.3434 in float32); elsewhere bfloat16 is emulated and
-    slower than float32, so the network stays in float32.
-    """
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as handle:
-            flags = next((line.split(":", 1)[1].split() for line in handle if line.startswith("flags")), [])
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
 def predict(model: object, audio_16k: np.ndarray, *, chunk_frames: int = CHUNK_FRAMES,
             progress: ProgressFn | None = None, cancel: CancelToken | None = None,
             bfloat16: bool | None = None) -> Posteriors:
     """Posteriors for peak-normalized 16 kHz mono audio; frame ``i`` is at ``i * HOP`` samples.
 
     ``bfloat16``: run the network (not the features) under bfloat16 autocast; ``None`` does so where the CPU
-    has it natively (:func:`native_bfloat16`).
+    has it natively (:func:`models.registry.native_bfloat16`).
     """
     import torch
 

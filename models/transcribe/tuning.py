@@ -42,15 +42,16 @@ NARROW_GRID: dict[str, tuple[float, ...]] = {
 
 #: With rescorers the octave-ghost rule's two thresholds and the re-trigger threshold give way to the
 #: rescorers' keep thresholds (the re-trigger threshold still applies when no re-strike rescorer is given).
-_KEEP_GRID: dict[str, tuple[float, ...]] = {
+#: The rescorers' keep thresholds, searched in both rescorer grids.
+KEEP_GRID: dict[str, tuple[float, ...]] = {
     "ghost_keep_threshold": (0.4, 0.5, 0.6),
     "restrike_keep_threshold": (0.3, 0.4, 0.5, 0.6),
 }
-RESCORER_GRID: dict[str, tuple[float, ...]] = {"onset_threshold": (0.35, 0.4, 0.45, 0.5), **_KEEP_GRID}
+RESCORER_GRID: dict[str, tuple[float, ...]] = {"onset_threshold": (0.35, 0.4, 0.45, 0.5), **KEEP_GRID}
 RESCORER_DEFAULT_GRID: dict[str, tuple[float, ...]] = {
     **{name: values for name, values in DEFAULT_GRID.items()
        if not name.startswith("ghost_") and name != "retrigger_threshold"},
-    **_KEEP_GRID,
+    **KEEP_GRID,
 }
 
 #: The second search, on top of the best thresholds: the pedal-release rule (keys 0 = off).
