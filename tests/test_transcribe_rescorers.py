@@ -132,7 +132,8 @@ def test_decoding_with_a_restrike_rescorer_decides_onsets_on_held_keys_only() ->
     row = dict(zip(RESTRIKE_FEATURES, seen[0][0], strict=True))
     assert row["frames_since_previous"] == 60 and row["strength"] == pytest.approx(0.45)
     assert row["previous_strength"] == pytest.approx(0.95)
-    assert len(decode(post, rescorers=Rescorers(restrike=_always(0.3)))) == 2  # under the keep threshold 0.4
+    under_keep = DecodeSettings().restrike_keep_threshold - 0.05
+    assert len(decode(post, rescorers=Rescorers(restrike=_always(under_keep)))) == 2
 
 
 def test_the_recording_restrike_levels_come_from_peaks_on_keys_held_since_their_previous_peak() -> None:

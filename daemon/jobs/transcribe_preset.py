@@ -38,7 +38,7 @@ class PresetSettings(BaseModel):
     restrike_model: bool = Field(default=True,
                                  description="decide strikes of a key that still sounds with the shipped rescorer, "
                                              "calibrated per recording (false: the fixed retrigger_threshold)")
-    restrike_keep_threshold: float = Field(default=0.5, gt=0.0, lt=1.0,
+    restrike_keep_threshold: float = Field(default=0.3, gt=0.0, lt=1.0,
                                            description="with the rescorer: probability of a new strike needed to "
                                                        "keep an onset on a key that still sounds")
     end_model: bool = Field(default=True,
@@ -51,7 +51,7 @@ class PresetSettings(BaseModel):
     pedal_release_keys: int = Field(default=8, ge=0, le=88,
                                     description="keys whose offsets must peak together to count as a sustain pedal "
                                                 "release, which holds faded notes to it (0 = off)")
-    pedal_release_threshold: float = Field(default=0.3, gt=0.0, le=1.0,
+    pedal_release_threshold: float = Field(default=0.2, gt=0.0, le=1.0,
                                            description="offset probability a key needs to count in a pedal release")
     pedal_release_window_ms: float = Field(default=3000.0, ge=0.0, le=10000.0,
                                            description="a note that fades at most this long before a pedal "

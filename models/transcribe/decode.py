@@ -81,12 +81,12 @@ class DecodeSettings:
     #: With a ghost rescorer: keep a ghost candidate whose probability of a struck key reaches this.
     ghost_keep_threshold: float = 0.6
     #: With a re-strike rescorer: keep an onset on a held key whose probability of a new strike reaches this.
-    restrike_keep_threshold: float = 0.5
+    restrike_keep_threshold: float = 0.3
     offset_snap_frames: int = 8
     offset_snap_threshold: float = 0.2
     #: Keys that must show an offset peak together for a pedal release; 0 turns the rule off.
     release_keys: int = 8
-    release_threshold: float = 0.3
+    release_threshold: float = 0.2
     release_lookahead_frames: int = 150
 
 
