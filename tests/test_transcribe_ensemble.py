@@ -76,3 +76,25 @@ def test_bfloat16_inference_gives_the_float32_posteriors() -> None:
     for head in ("onset", "offset", "frame", "velocity"):
         np.testing.assert_allclose(getattr(fast, head), getattr(exact, head), atol=0.03)
     assert isinstance(native_bfloat16(), bool)
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_the_default_precision_follows_the_cpu(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                                native: bool) -> None:
+    """Without native bfloat16 (emulated, slower) the network stays float32, and doctor says what that costs."""
+    import models.registry
+    import models.transcribe.transcriber as transcriber
+    from daemon.cli import main
+
+    monkeypatch.setattr(transcriber, "native_bfloat16", lambda: native)
+    monkeypatch.setattr(models.registry, "native_bfloat16", lambda: native)
+    audio = (0.1 * np.random.default_rng(1).standard_normal(SAMPLE_RATE * 2)).astype(np.float32)
+    model = OnsetsFramesEnsemble(members=[TINY, TINY]).eval()
+    chosen = predict(model, audio)
+    explicit = predict(model, audio, bfloat16=native)
+    for head in ("onset", "offset", "frame", "velocity"):
+        np.testing.assert_array_equal(getattr(chosen, head), getattr(explicit, head))
+    main(["--json", "doctor"])
+    check = {c["check"]: c for c in json.loads(capsys.readouterr().out)["checks"]}["bfloat16"]
+    assert check["status"] == ("ok" if native else "warn")
+    assert ("float32" in check["detail"]) is not native

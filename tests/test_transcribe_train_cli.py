@@ -62,3 +62,33 @@ def test_bf16_forward_gives_float32_heads_and_the_float32_gradient() -> None:
         loss.backward()
         gradients.append(torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]))
     assert torch.nn.functional.cosine_similarity(gradients[0], gradients[1], dim=0) > 0.99
+
+
+def test_ensemble_of_the_committed_members_reproduces_the_shipped_network(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's reproduction command, through the CLI: same tensors as the shipped file (the bytes
+    differ, since torch writes the temporary file's name into the archive)."""
+    import json
+
+    import torch
+
+    from daemon.cli import main
+    from models.registry import MANIFEST_PATH, WEIGHTS_DIR, load_checkpoint_file
+
+    shipped = json.loads(MANIFEST_PATH.read_text())["transcribe-piano"]
+    members = [Path(__file__).resolve().parents[1] / "training" / "transcribe" / member["file"]
+               for member in shipped["members"]]
+    out = tmp_path / "weights" / "transcribe-piano.pt"
+    out.parent.mkdir()
+    capsys.readouterr()
+    assert main(["--json", "train", "transcribe", "--ensemble-of", *map(str, members),
+                 "--weights-out", str(out)]) == 0
+    reported = json.loads(capsys.readouterr().out)
+    written = json.loads((out.parent / "manifest.json").read_text())["transcribe-piano"]
+    assert reported["sha256"] == written["sha256"]
+    assert [m["sha256"] for m in written["members"]] == [m["sha256"] for m in shipped["members"]]
+    joined = load_checkpoint_file(out)["state_dict"]
+    original = load_checkpoint_file(WEIGHTS_DIR / shipped["file"], expected_sha256=shipped["sha256"])["state_dict"]
+    assert joined.keys() == original.keys()
+    for name, tensor in original.items():
+        assert torch.equal(joined[name], tensor), name

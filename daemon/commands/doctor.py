@@ -66,7 +66,7 @@ def _torch_checks(device_setting: str) -> list[dict[str, str]]:
     # The transcription networks are most of that job's time: without native bfloat16 it runs about half as fast.
     bfloat16 = (_check("bfloat16", "ok", "native: transcription runs its networks in bfloat16") if native_bfloat16()
                 else _check("bfloat16", "warn", "not native on this CPU: transcription runs in float32, about 1.85x "
-                                                 "slower (still about 35x real time on 2 cores)"))
+                                                 "slower (about 30x real time on 2 cores of this machine's speed)"))
     return [_check("torch", "ok", f"{torch.__version__}"), _check("device", "ok", detail), bfloat16]
 
 
