@@ -19,6 +19,8 @@ DEFAULT_CACHE = REPO / "data-cache" / "transcribe"
 BASIC_PITCH_PYTHON = REPO / ".venv-basic-pitch" / "bin" / "python"
 BASIC_PITCH_RUNNER = REPO / "training" / "transcribe" / "basic_pitch_runner.py"
 BASIC_PITCH_DEFAULT = "on0.5_fr0.3_len127.7_mel1"
+BEST_TUNED = "basic-pitch (best-tuned)"
+BOOTSTRAP_RESAMPLES = 10_000
 METRICS = ("onset_f1", "onset_offset_f1", "onset_velocity_f1", "frame_f1", "onset_precision", "onset_recall",
            "octave_ghosts", "retriggers")
 
@@ -61,7 +63,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     pieces = every[SELECTION_PIECES:SELECTION_PIECES + count]
     conditions = ("clean", "tape")
     results: dict[str, Any] = {"pieces": len(pieces), "audio_s_per_condition": 0.0, "systems": {}}
-    ours, rule, speed = _score_ours(pieces, conditions)
+    # Per-piece onset F1 by system and condition, for the intervals below.
+    piece_onset_f1: dict[str, dict[str, list[float]]] = {}
+    ours, rule, speed = _score_ours(pieces, conditions, piece_onset_f1)
     results["systems"]["reamend"] = ours
     if rule:
         results["systems"]["reamend (fixed rules)"] = rule
@@ -72,7 +76,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         if not args.basic_pitch_python.exists():
             ctx.info(f"[yellow]basic-pitch environment {args.basic_pitch_python} not found: skipped[/]")
         else:
-            results["systems"].update(_score_basic_pitch(pieces, conditions, args, results))
+            results["systems"].update(_score_basic_pitch(pieces, conditions, args, results, piece_onset_f1))
+    results["onset_f1_intervals"] = _onset_f1_intervals(piece_onset_f1)
     if args.out is not None:
         args.out.write_text(json.dumps(results, indent=2) + "\n")
 
@@ -86,17 +91,23 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         ctx.out.print(make_table(f"transcription, {len(pieces)} held-out pieces (TimGM6mb soundfont)",
                                  ("system", "condition", "onset F1", "onset+offset F1", "onset+vel F1", "frame F1",
                                   "onset P", "onset R", "octave ghosts", "re-triggers"), rows))
+        ctx.out.print(make_table("onset F1, 95 % bootstrap interval over pieces", ("system", "condition", "mean",
+                                                                                  "interval"),
+                                 [(system, condition, f"{v['mean']:+.3f}" if "lead" in system else f"{v['mean']:.3f}",
+                                   f"{v['low']:.3f} to {v['high']:.3f}")
+                                  for system, by_condition in results["onset_f1_intervals"].items()
+                                  for condition, v in by_condition.items()]))
         ctx.out.print(make_table("speed", ("measure", "value"), list(results["speed"].items())))
 
     ctx.emit(results, render)
     return 0
 
 
-def _score_ours(pieces: list[Any], conditions: tuple[str, ...]
+def _score_ours(pieces: list[Any], conditions: tuple[str, ...], piece_onset_f1: dict[str, dict[str, list[float]]]
                 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """reamend as shipped (timed), and, when rescorers ship, the same posteriors decoded with the fixed
     rules at their own best thresholds instead (not timed), so the rescorers' share is measured in the
-    same run."""
+    same run. Each piece's onset F1 goes into ``piece_onset_f1["reamend"][condition]``."""
     from models.registry import load_model
     from models.transcribe import dataset
     from models.transcribe.decode import RULE_DECODING, decode
@@ -124,6 +135,7 @@ def _score_ours(pieces: list[Any], conditions: tuple[str, ...]
             if rescorers.any and result.posteriors is not None:
                 rule_scores.append(score(truth, notes_matrix(decode(result.posteriors, RULE_DECODING))))
         by_condition[condition] = mean_scores(scores)
+        piece_onset_f1.setdefault("reamend", {})[condition] = [s.onset_f1 for s in scores]
         if rule_scores:
             by_condition_rule[condition] = mean_scores(rule_scores)
     # Wall-clock speed depends on what else the machine runs; audio seconds per CPU second
@@ -155,17 +167,43 @@ def _cold_speed(path: Path, threads: int) -> dict[str, float]:
             "cold_x_realtime_per_cpu_core": round(duration_s / cpu_s, 1) if cpu_s > 0 else float("nan")}
 
 
+def _bp_piece_scores(truths: list[np.ndarray], records: list[dict[str, Any]], setting: str, *,
+                     full: bool) -> list[Any]:
+    from models.transcribe.evaluate import score
+
+    return [score(truth, np.array(record["notes"][setting], dtype=float).reshape(-1, 4), onset_only=not full)
+            for truth, record in zip(truths, records, strict=True)]
+
+
 def _bp_scores(truths: list[np.ndarray], records: list[dict[str, Any]], setting: str, *,
                full: bool) -> dict[str, float]:
-    from models.transcribe.evaluate import mean_scores, score
+    from models.transcribe.evaluate import mean_scores
 
-    return mean_scores([
-        score(truth, np.array(record["notes"][setting], dtype=float).reshape(-1, 4), onset_only=not full)
-        for truth, record in zip(truths, records, strict=True)])
+    return mean_scores(_bp_piece_scores(truths, records, setting, full=full))
+
+
+def _onset_f1_intervals(piece_onset_f1: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, dict[str, float]]]:
+    """reamend's mean onset F1 and its lead over the best-tuned basic-pitch (paired, piece by piece), each
+    with a 95 % bootstrap interval over pieces: two dozen pieces leave a spread worth stating beside
+    targets met by a few thousandths."""
+    from models.stats import bootstrap_mean_interval
+
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    rivals = piece_onset_f1.get(BEST_TUNED, {})
+    for condition, ours in piece_onset_f1.get("reamend", {}).items():
+        series = {"reamend": np.asarray(ours)}
+        if condition in rivals:
+            series[f"lead over {BEST_TUNED}"] = np.asarray(ours) - np.asarray(rivals[condition])
+        for name, values in series.items():
+            low, high = bootstrap_mean_interval(values, rng=np.random.default_rng(0), resamples=BOOTSTRAP_RESAMPLES)
+            out.setdefault(name, {})[condition] = {"mean": float(values.mean()), "low": low, "high": high}
+    return out
 
 
 def _score_basic_pitch(pieces: list[Any], conditions: tuple[str, ...], args: argparse.Namespace,
-                       results: dict[str, Any]) -> dict[str, Any]:
+                       results: dict[str, Any], piece_onset_f1: dict[str, dict[str, list[float]]]) -> dict[str, Any]:
+    """basic-pitch's default and best-tuned settings; each piece's best-tuned onset F1 goes into
+    ``piece_onset_f1[BEST_TUNED][condition]``."""
     from models.transcribe import dataset
 
     out_dir = args.cache_dir / "basic-pitch"
@@ -174,7 +212,7 @@ def _score_basic_pitch(pieces: list[Any], conditions: tuple[str, ...], args: arg
     if missing:
         subprocess.run([str(args.basic_pitch_python), str(BASIC_PITCH_RUNNER), "--out-dir", str(out_dir),
                         *map(str, missing)], check=True, capture_output=True)
-    systems: dict[str, Any] = {"basic-pitch (default)": {}, "basic-pitch (best-tuned)": {}}
+    systems: dict[str, Any] = {"basic-pitch (default)": {}, BEST_TUNED: {}}
     bp_audio = bp_compute = 0.0
     for condition in conditions:
         records = [json.loads((out_dir / f"{piece.audio[condition].stem}.json").read_text()) for piece in pieces]
@@ -189,8 +227,9 @@ def _score_basic_pitch(pieces: list[Any], conditions: tuple[str, ...], args: arg
         default = BASIC_PITCH_DEFAULT
         systems["basic-pitch (default)"][condition] = {**_bp_scores(truths, records, default, full=True),
                                                        "setting": default}
-        systems["basic-pitch (best-tuned)"][condition] = {**_bp_scores(truths, records, best, full=True),
-                                                          "setting": best}
+        systems[BEST_TUNED][condition] = {**_bp_scores(truths, records, best, full=True), "setting": best}
+        piece_onset_f1.setdefault(BEST_TUNED, {})[condition] = [
+            s.onset_f1 for s in _bp_piece_scores(truths, records, best, full=False)]
     results["speed"]["basic_pitch_warm_x_realtime"] = round(bp_audio / bp_compute, 1) if bp_compute else None
     return systems
 

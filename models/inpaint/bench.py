@@ -31,6 +31,7 @@ from models.inpaint.gaps import Gap
 from models.inpaint.metrics import lsd_db, snr_db
 from models.inpaint.simulate import DetectionScore, place_gaps, score_detection, simulate_dropouts
 from models.progress import ProgressFn, no_progress
+from models.stats import bootstrap_mean_interval
 
 log = logging.getLogger(__name__)
 
@@ -205,14 +206,6 @@ def paired_comparison(material: str, length_ms: int, measure: str, values: dict[
                                         resamples=BOOTSTRAP_RESAMPLES)
     return PairedComparison(material=material, length_ms=length_ms, measure=measure, rival=rival,
                             count=len(differences), difference=float(differences.mean()), low=low, high=high)
-
-
-def bootstrap_mean_interval(values: np.ndarray, *, rng: np.random.Generator, resamples: int) -> tuple[float, float]:
-    """Percentile-bootstrap 95 % interval of the mean of ``values`` (one value per gap: resampling
-    gaps, the unit that varies)."""
-    draws = rng.integers(0, len(values), size=(resamples, len(values)))
-    means = values[draws].mean(axis=1)
-    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
 def _perceptual_scorers(config: BenchConfig, notes: list[str],

@@ -42,9 +42,9 @@ import numpy as np
 
 from models.ar import JanssenParams, extrapolate, janssen_interpolate
 from models.audio_io import resample
-from models.inpaint.bench import bootstrap_mean_interval
 from models.inpaint.dataset import tuning_music_clips, tuning_speech_clips
 from models.inpaint.simulate import place_gaps
+from models.stats import bootstrap_mean_interval
 
 FEATURES = ("ar_gap", "ar_gap_mean", "ar_short", "stationary", "janssen_bt", "janssen_bt_mean")
 
