@@ -20,7 +20,6 @@ BASIC_PITCH_PYTHON = REPO / ".venv-basic-pitch" / "bin" / "python"
 BASIC_PITCH_RUNNER = REPO / "training" / "transcribe" / "basic_pitch_runner.py"
 BASIC_PITCH_DEFAULT = "on0.5_fr0.3_len127.7_mel1"
 BEST_TUNED = "basic-pitch (best-tuned)"
-BOOTSTRAP_RESAMPLES = 10_000
 METRICS = ("onset_f1", "onset_offset_f1", "onset_velocity_f1", "frame_f1", "onset_precision", "onset_recall",
            "octave_ghosts", "retriggers")
 
@@ -186,7 +185,7 @@ def _onset_f1_intervals(piece_onset_f1: dict[str, dict[str, list[float]]]) -> di
     """reamend's mean onset F1 and its lead over the best-tuned basic-pitch (paired, piece by piece), each
     with a 95 % bootstrap interval over pieces: two dozen pieces leave a spread worth stating beside
     targets met by a few thousandths."""
-    from models.stats import bootstrap_mean_interval
+    from models.stats import BOOTSTRAP_RESAMPLES, bootstrap_mean_interval
 
     out: dict[str, dict[str, dict[str, float]]] = {}
     rivals = piece_onset_f1.get(BEST_TUNED, {})
@@ -205,6 +204,7 @@ def _score_basic_pitch(pieces: list[Any], conditions: tuple[str, ...], args: arg
     """basic-pitch's default and best-tuned settings; each piece's best-tuned onset F1 goes into
     ``piece_onset_f1[BEST_TUNED][condition]``."""
     from models.transcribe import dataset
+    from models.transcribe.evaluate import mean_scores
 
     out_dir = args.cache_dir / "basic-pitch"
     files = [piece.audio[c] for piece in pieces for c in conditions]
@@ -227,9 +227,9 @@ def _score_basic_pitch(pieces: list[Any], conditions: tuple[str, ...], args: arg
         default = BASIC_PITCH_DEFAULT
         systems["basic-pitch (default)"][condition] = {**_bp_scores(truths, records, default, full=True),
                                                        "setting": default}
-        systems[BEST_TUNED][condition] = {**_bp_scores(truths, records, best, full=True), "setting": best}
-        piece_onset_f1.setdefault(BEST_TUNED, {})[condition] = [
-            s.onset_f1 for s in _bp_piece_scores(truths, records, best, full=False)]
+        best_scores = _bp_piece_scores(truths, records, best, full=True)
+        systems[BEST_TUNED][condition] = {**mean_scores(best_scores), "setting": best}
+        piece_onset_f1.setdefault(BEST_TUNED, {})[condition] = [s.onset_f1 for s in best_scores]
     results["speed"]["basic_pitch_warm_x_realtime"] = round(bp_audio / bp_compute, 1) if bp_compute else None
     return systems
 

@@ -31,7 +31,7 @@ from models.inpaint.gaps import Gap
 from models.inpaint.metrics import lsd_db, snr_db
 from models.inpaint.simulate import DetectionScore, place_gaps, score_detection, simulate_dropouts
 from models.progress import ProgressFn, no_progress
-from models.stats import bootstrap_mean_interval
+from models.stats import BOOTSTRAP_RESAMPLES, bootstrap_mean_interval
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,6 @@ GAP_LENGTHS_MS = (10, 25, 50, 100, 200, 400, 800)
 METHODS = ("zeros", "janssen", "similarity", "reamend")
 #: Gap lengths from which reamend's own method (not Janssen) fills and is compared gap by gap.
 PAIRED_FROM_MS = 100
-BOOTSTRAP_RESAMPLES = 10_000
 
 
 @dataclass(frozen=True)
