@@ -28,6 +28,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--power-weight", type=float, default=defaults.power_weight,
                         help="weight of the loss on each band's mean power over the gap (0: log magnitudes only); "
                              "pulls fills toward the loudness of what they replace")
+    parser.add_argument("--janssen-input", action="store_true",
+                        help="show the network a Janssen AR fill of short gaps (a checkpoint trained without one is "
+                             "widened, its new inputs starting at zero; needs a new stage: --schedule-from)")
+    parser.add_argument("--janssen-max-ms", type=float, default=1000 * defaults.janssen_max_gap_s,
+                        help="longest training gap shown a Janssen fill")
     parser.add_argument("--lr", type=float, default=defaults.lr, help="peak learning rate of this stage")
     parser.add_argument("--schedule-from", type=int, default=defaults.schedule_from,
                         help="step where this stage's one-cycle schedule starts (a later stage resumed from the "
@@ -49,7 +54,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                          mda_clips=args.mda_clips, lr=args.lr,
                          band_limit_share=args.band_limit_share, power_weight=args.power_weight,
                          schedule_from=args.schedule_from, min_gap_s=args.min_gap_ms / 1000,
-                         max_gap_s=args.max_gap_ms / 1000)
+                         max_gap_s=args.max_gap_ms / 1000, janssen_input=args.janssen_input,
+                         janssen_max_gap_s=args.janssen_max_ms / 1000)
     with ctx.progress("train inpaint") as progress:
         result = train(config, checkpoint=args.checkpoint, weights_out=args.weights_out, progress=progress,
                        max_minutes=args.max_minutes)

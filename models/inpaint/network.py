@@ -44,14 +44,21 @@ class SpectralGapNet(nn.Module):
     match the gap's) and how well it matched, and learns when to trust it:
     music repeats itself, and the recording at hand knows its own timbre better
     than any training set.
+
+    With ``janssen_input``, it also sees the log magnitudes of a Janssen AR fill of
+    the gap (given for short gaps only, flagged when present): Janssen continues
+    stationary partials almost exactly, which a smooth magnitude guess cannot.
     """
 
     def __init__(self, bins: int = MODEL_BINS, hidden: int = 160,
-                 dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64), copy_input: bool = False) -> None:
+                 dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64), copy_input: bool = False,
+                 janssen_input: bool = False) -> None:
         super().__init__()
         self.bins = bins
         self.copy_input = copy_input
-        self.inp = nn.Conv1d(bins * (2 if copy_input else 1) + (2 if copy_input else 1), hidden, 1)
+        self.janssen_input = janssen_input
+        inputs = (bins + 1) * (1 + int(copy_input) + int(janssen_input))
+        self.inp = nn.Conv1d(inputs, hidden, 1)
         self.blocks = nn.Sequential(*[_Block(hidden, d) for d in dilations])
         self.out = nn.Conv1d(hidden, bins, 1)
         # Start as the interpolation baseline: the correction is learned from zero.
@@ -59,10 +66,12 @@ class SpectralGapNet(nn.Module):
         nn.init.zeros_(self.out.bias)  # type: ignore[arg-type]
 
     def forward(self, log_mag: torch.Tensor, mask: torch.Tensor, copy_log_mag: torch.Tensor | None = None,
-                copy_score: torch.Tensor | None = None) -> torch.Tensor:
+                copy_score: torch.Tensor | None = None, janssen_log_mag: torch.Tensor | None = None,
+                janssen_given: torch.Tensor | None = None) -> torch.Tensor:
         """``log_mag`` (B, F, T) with anything in the gap; ``mask`` (B, T), 1 = missing;
         ``copy_log_mag`` (B, F, T) the similarity copy (read in the gap only) and ``copy_score``
-        (B,) its match score, 0 when there is none. Returns (B, F, T).
+        (B,) its match score, 0 when there is none; ``janssen_log_mag`` (B, F, T) a Janssen fill
+        (read in the gap only) and ``janssen_given`` (B,) 1 where one was computed. Returns (B, F, T).
 
         Known frames are passed through unchanged; only masked frames are predicted.
         """
@@ -76,6 +85,12 @@ class SpectralGapNet(nn.Module):
                 copy_log_mag = baseline
                 copy_score = torch.zeros(log_mag.shape[0], dtype=log_mag.dtype, device=log_mag.device)
             parts += [gate * (copy_log_mag - level), gate * copy_score.view(-1, 1, 1)]
+        if self.janssen_input:
+            if janssen_log_mag is None or janssen_given is None:
+                janssen_log_mag = baseline
+                janssen_given = torch.zeros(log_mag.shape[0], dtype=log_mag.dtype, device=log_mag.device)
+            given = janssen_given.view(-1, 1, 1)
+            parts += [gate * given * (janssen_log_mag - level), gate * given]
         delta = self.out(self.blocks(self.inp(torch.cat(parts, dim=1))))
         return baseline + gate * delta
 
@@ -104,3 +119,15 @@ def interpolate_gaps(log_mag: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     weight = torch.where(has_right.unsqueeze(1), weight, torch.zeros_like(weight))
     interpolated = left_val * (1 - weight) + right_val * weight
     return torch.where(known.unsqueeze(1), log_mag, interpolated)
+
+
+def add_janssen_input(state_dict: dict[str, torch.Tensor], bins: int = MODEL_BINS) -> dict[str, torch.Tensor]:
+    """A state dict of a network without ``janssen_input``, widened to take one.
+
+    The new input columns start at zero, so the widened network computes exactly what
+    the original did until training teaches it to read the Janssen fill: a fine-tune
+    starts from the shipped model's quality, not from scratch.
+    """
+    weight = state_dict["inp.weight"]
+    extra = torch.zeros(weight.shape[0], bins + 1, weight.shape[2], dtype=weight.dtype)
+    return {**state_dict, "inp.weight": torch.cat([weight, extra], dim=1)}

@@ -58,10 +58,14 @@ class SpectralParams:
     #: times the default's error (see :func:`models.inpaint.blend.continue_side`).
     border_ar_ms: tuple[tuple[float, float], ...] = ((92.9, 5.8), (186.0, 17.4))
     border_ar_margin: float = 0.5
+    #: A model trained with a Janssen input (``janssen_input``) is shown a Janssen AR fill of gaps up
+    #: to this long, as in training; longer gaps would cost more Janssen time than the fill itself.
+    janssen_input_max_ms: float = 160.0
 
 
 def predict_log_magnitude(model: Any, log_mag: np.ndarray, frame_mask: np.ndarray,
-                          copy_log_mag: np.ndarray | None = None, copy_score: float = 0.0) -> np.ndarray:
+                          copy_log_mag: np.ndarray | None = None, copy_score: float = 0.0,
+                          janssen_log_mag: np.ndarray | None = None) -> np.ndarray:
     """Run the network on ``(bins, frames)`` log magnitudes (reference grid); returns the same shape.
 
     One thread: for a few hundred frames the work is ~20 ms, and on a busy
@@ -75,11 +79,14 @@ def predict_log_magnitude(model: Any, log_mag: np.ndarray, frame_mask: np.ndarra
         with torch.inference_mode():
             inp = torch.from_numpy(log_mag[None].astype(np.float32))
             mask = torch.from_numpy(frame_mask[None].astype(np.float32))
+            copy = copy_score_in = janssen = janssen_given = None
             if getattr(model, "copy_input", False) and copy_log_mag is not None:
                 copy = torch.from_numpy(copy_log_mag[None].astype(np.float32))
-                out = model(inp, mask, copy, torch.tensor([copy_score], dtype=torch.float32))
-            else:
-                out = model(inp, mask)
+                copy_score_in = torch.tensor([copy_score], dtype=torch.float32)
+            if getattr(model, "janssen_input", False) and janssen_log_mag is not None:
+                janssen = torch.from_numpy(janssen_log_mag[None].astype(np.float32))
+                janssen_given = torch.ones(1, dtype=torch.float32)
+            out = model(inp, mask, copy, copy_score_in, janssen, janssen_given)
     finally:
         torch.set_num_threads(threads)
     return np.asarray(out[0].numpy(), dtype=np.float64)
@@ -126,8 +133,16 @@ def spectral_fill(
     if match is not None:
         copy_signal = aligned_copy(np.asarray(x, dtype=np.float64), lo, hi - lo, match.source_start - start, match.gain)
         copy_in = _model_bins(np.log(np.abs(stft(copy_signal, grid)) * scale + LOG_FLOOR).T)
+    janssen_in = None
+    if getattr(model, "janssen_input", False) and 1000 * (end - start) / sr <= p.janssen_input_max_ms:
+        from models.ar import janssen_interpolate
+
+        janssen_seg = seg.copy()
+        janssen_seg[start - lo : end - lo] = janssen_interpolate(np.asarray(x, dtype=np.float64), start, end,
+                                                                 known=known_mask)
+        janssen_in = _model_bins(np.log(np.abs(stft(janssen_seg, grid)) * scale + LOG_FLOOR).T)
     predicted = predict_log_magnitude(model, _model_bins(log_mag), frame_mask, copy_in,
-                                      max(match.score, 0.0) if match is not None else 0.0)
+                                      max(match.score, 0.0) if match is not None else 0.0, janssen_in)
     if log_mag.shape[0] > MODEL_BINS:
         import torch
 

@@ -65,6 +65,10 @@ class TrainConfig:
     power_weight: float = 0.0
     #: Log-spaced frequency bands the power term compares (see :func:`power_band_edges`).
     power_bands: int = 16
+    #: Show the network a Janssen AR fill of gaps up to ``janssen_max_gap_s`` (see
+    #: :class:`models.inpaint.network.SpectralGapNet`); a checkpoint trained without one is widened.
+    janssen_input: bool = False
+    janssen_max_gap_s: float = 0.16
 
 
 def log_magnitude(audio: Any) -> Any:
@@ -82,13 +86,16 @@ def log_magnitude(audio: Any) -> Any:
 class Batch:
     """``audio`` (B, samples), ``mask`` (B, frames) 1 = missing, ``copy_audio`` (B, samples): the
     best similarity copy aligned so its passage sits where the gap is, ``copy_score`` (B,), 0 = none;
-    ``speech`` (B,) bool."""
+    ``speech`` (B,) bool; ``janssen_audio`` (B, samples) the excerpt with its gap filled by Janssen
+    AR interpolation, where ``janssen_given`` (B,) is 1."""
 
     audio: Any
     mask: Any
     copy_audio: Any
     copy_score: Any
     speech: Any
+    janssen_audio: Any
+    janssen_given: Any
 
 
 class ExampleSampler:
@@ -111,6 +118,8 @@ class ExampleSampler:
         copy_score = np.zeros(cfg.batch, dtype=np.float32)
         mask = np.zeros((cfg.batch, cfg.frames), dtype=np.float32)
         speech = np.zeros(cfg.batch, dtype=bool)
+        janssen_audio = np.zeros((cfg.batch, length), dtype=np.float32)
+        janssen_given = np.zeros(cfg.batch, dtype=np.float32)
         for row in range(cfg.batch):
             pool = self.speech if (self.speech and rng.random() < cfg.speech_share) else self.music
             speech[row] = pool is self.speech
@@ -131,9 +140,29 @@ class ExampleSampler:
             if cfg.copy_input:
                 copy_audio[row], copy_score[row] = self._copy_for(clip, start, first, gap_frames, length)
                 copy_audio[row] *= gain
+            if cfg.janssen_input and gap_s <= cfg.janssen_max_gap_s:
+                janssen_audio[row] = self._janssen_for(clip, start, first, gap_frames, length) * gain
+                janssen_given[row] = 1.0
         return Batch(audio=torch.from_numpy(audio), mask=torch.from_numpy(mask),
                      copy_audio=torch.from_numpy(copy_audio), copy_score=torch.from_numpy(copy_score),
-                     speech=torch.from_numpy(speech))
+                     speech=torch.from_numpy(speech), janssen_audio=torch.from_numpy(janssen_audio),
+                     janssen_given=torch.from_numpy(janssen_given))
+
+    @staticmethod
+    def _gap_samples(start: int, first: int, gap_frames: int) -> tuple[int, int]:
+        """The clip samples the gap frames ``first..first+gap_frames`` of an excerpt at ``start`` stand
+        for (minus the 2 frames each window edge touches)."""
+        g0 = start + (first + 2) * HOP
+        return g0, max(g0 + HOP, start + (first + gap_frames - 2) * HOP)
+
+    def _janssen_for(self, clip: Clip, start: int, first: int, gap_frames: int, length: int) -> np.ndarray:
+        """The excerpt with its gap filled by Janssen AR interpolation from the whole clip, as at inference."""
+        from models.ar import janssen_interpolate
+
+        g0, g1 = self._gap_samples(start, first, gap_frames)
+        filled = clip.samples[start : start + length].astype(np.float64)
+        filled[g0 - start : g1 - start] = janssen_interpolate(clip.samples.astype(np.float64), g0, g1)
+        return filled.astype(np.float32)
 
     def _copy_for(self, clip: Clip, start: int, first: int, gap_frames: int, length: int) -> tuple[np.ndarray, float]:
         """The similarity copy for the gap, found exactly as at inference (the gap's samples unknown)."""
@@ -142,9 +171,7 @@ class ExampleSampler:
         x = clip.samples.astype(np.float64)
         if clip.name not in self._features:
             self._features[clip.name] = band_features(x, REFERENCE_SR)
-        # Frames first..first+gap_frames cover these samples (minus the 2 frames each window edge touches).
-        g0 = start + (first + 2) * HOP
-        g1 = max(g0 + HOP, start + (first + gap_frames - 2) * HOP)
+        g0, g1 = self._gap_samples(start, first, gap_frames)
         known = np.ones(len(x), dtype=bool)
         known[g0:g1] = False
         match = find_similar(x, REFERENCE_SR, g0, g1, known=known, features=self._features[clip.name])
@@ -244,19 +271,29 @@ def train(
     """Train (resuming from ``checkpoint`` if present); write final weights and the manifest entry."""
     import torch
 
-    from models.inpaint.network import SpectralGapNet
+    from models.inpaint.network import SpectralGapNet, add_janssen_input
 
     torch.set_num_threads(1)
     sink = progress or no_progress
     torch.manual_seed(config.seed)
-    model = SpectralGapNet(hidden=config.hidden, copy_input=config.copy_input)
+    model = SpectralGapNet(hidden=config.hidden, copy_input=config.copy_input, janssen_input=config.janssen_input)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
     step = 0
     history: list[float] = []
     if checkpoint.exists():
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        model.load_state_dict(state["state_dict"])
-        optimizer.load_state_dict(state["optimizer"])
+        widen = state["state_dict"]["inp.weight"].shape[1] < model.inp.weight.shape[1]
+        if widen and not config.janssen_input:
+            raise ValueError(f"{checkpoint} does not fit this configuration")
+        if widen:
+            # A stage that adds the Janssen input starts from a model trained without one: its
+            # optimizer moments do not fit the wider input, so the new stage starts them afresh.
+            if int(state["step"]) != config.schedule_from:
+                raise ValueError("adding the Janssen input needs a new stage: --schedule-from the checkpoint's step")
+            model.load_state_dict(add_janssen_input(state["state_dict"]))
+        else:
+            model.load_state_dict(state["state_dict"])
+            optimizer.load_state_dict(state["optimizer"])
         step = int(state["step"])
         history = list(state.get("history", []))
         log.info("resumed from %s at step %d", checkpoint, step)
@@ -285,7 +322,13 @@ def train(
                                np.random.default_rng([config.seed, step, 2]))
             target = band_limited(target, keep)
             copy = band_limited(copy, keep) if copy is not None else None
-        prediction = model(target, batch.mask, copy, batch.copy_score if config.copy_input else None)
+        janssen = None
+        if config.janssen_input:
+            janssen = tilt(log_magnitude(batch.janssen_audio), amount)
+            if config.band_limit_share:
+                janssen = band_limited(janssen, keep)
+        prediction = model(target, batch.mask, copy, batch.copy_score if config.copy_input else None,
+                           janssen, batch.janssen_given if config.janssen_input else None)
         loss = gap_loss(prediction, target, batch.mask)
         if config.power_weight:
             loss = loss + config.power_weight * band_power_loss(prediction, target, batch.mask,
@@ -330,8 +373,10 @@ def stage_schedule(optimizer: Any, config: TrainConfig, step: int) -> Any:
 
 def export_weights(model: Any, config: TrainConfig, path: Path, *, step: int, register: bool = True) -> None:
     """Save the model in the registry's checkpoint format and (``register``) record its digest."""
-    save_checkpoint(path, ARCH, {"hidden": config.hidden, "copy_input": config.copy_input}, model.state_dict(),
-                    trained_steps=step)
+    arch_kwargs: dict[str, Any] = {"hidden": config.hidden, "copy_input": config.copy_input}
+    if config.janssen_input:
+        arch_kwargs["janssen_input"] = True
+    save_checkpoint(path, ARCH, arch_kwargs, model.state_dict(), trained_steps=step)
     if register:
         update_manifest(MODEL_NAME, path, extra={"arch": ARCH, "trained_steps": step})
 
