@@ -79,14 +79,14 @@ def predict_log_magnitude(model: Any, log_mag: np.ndarray, frame_mask: np.ndarra
         with torch.inference_mode():
             inp = torch.from_numpy(log_mag[None].astype(np.float32))
             mask = torch.from_numpy(frame_mask[None].astype(np.float32))
-            copy = copy_score_in = janssen = janssen_given = None
+            extra: dict[str, torch.Tensor] = {}
             if getattr(model, "copy_input", False) and copy_log_mag is not None:
-                copy = torch.from_numpy(copy_log_mag[None].astype(np.float32))
-                copy_score_in = torch.tensor([copy_score], dtype=torch.float32)
+                extra["copy_log_mag"] = torch.from_numpy(copy_log_mag[None].astype(np.float32))
+                extra["copy_score"] = torch.tensor([copy_score], dtype=torch.float32)
             if getattr(model, "janssen_input", False) and janssen_log_mag is not None:
-                janssen = torch.from_numpy(janssen_log_mag[None].astype(np.float32))
-                janssen_given = torch.ones(1, dtype=torch.float32)
-            out = model(inp, mask, copy, copy_score_in, janssen, janssen_given)
+                extra["janssen_log_mag"] = torch.from_numpy(janssen_log_mag[None].astype(np.float32))
+                extra["janssen_given"] = torch.ones(1, dtype=torch.float32)
+            out = model(inp, mask, **extra)
     finally:
         torch.set_num_threads(threads)
     return np.asarray(out[0].numpy(), dtype=np.float64)
