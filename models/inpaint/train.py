@@ -5,7 +5,10 @@ one gap of 40 ms to 1 s; the loss is the L1 + L2 error of log magnitudes on the
 gap's frames only, which is what the log-spectral distance measures, optionally
 plus a term on each band's mean power over the gap (``power_weight``): a log-magnitude
 loss alone predicts a bin's median level, below its mean power, so fills sound quieter
-than their surroundings.
+than their surroundings, or a structural-similarity term on band energies around the gap
+(``ssim_weight``), which rewards the local contrast a per-bin loss smooths away. With
+``janssen_input`` the network also reads a Janssen AR fill of short gaps. The shipped
+weights were trained with neither term nor that input (see docs/inpaint.md for why).
 The run checkpoints every few minutes and resumes exactly where it stopped, so
 a session ending mid-run loses minutes, not the run.
 """
