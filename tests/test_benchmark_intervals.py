@@ -32,3 +32,17 @@ def test_the_transcription_bench_pairs_its_lead_piece_by_piece() -> None:
     assert lead["clean"]["high"] - lead["clean"]["low"] < 1e-12
     reamend = intervals["reamend"]["tape"]
     assert reamend["low"] < reamend["mean"] == np.mean(ours) < reamend["high"]
+
+
+def test_a_pooled_ratio_interval_resamples_whole_units() -> None:
+    from models.stats import bootstrap_ratio_interval
+
+    # Ten episodes at 0.95 and one large episode at 0.5: the pooled ratio depends on whether
+    # resamples draw the large one, so the interval is wide even though frames are many.
+    hits = np.array([95.0] * 10 + [500.0])
+    totals = np.array([100.0] * 10 + [1000.0])
+    low, high = bootstrap_ratio_interval(hits, totals, rng=np.random.default_rng(0), resamples=4000)
+    pooled = hits.sum() / totals.sum()
+    assert low < pooled < high and high - low > 0.2
+    even = bootstrap_ratio_interval(np.full(8, 9.0), np.full(8, 10.0), rng=np.random.default_rng(0), resamples=100)
+    assert np.allclose(even, (0.9, 0.9))

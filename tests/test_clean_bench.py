@@ -23,3 +23,21 @@ def test_scores_attribute_missed_frames_to_their_class() -> None:
     assert scores.recall_by_class["long pause"] == 1.0 and scores.recall_by_class["breath"] == 0.0
     assert scores.missed_share_by_class["breath"] == 1.0 and scores.missed_share_by_class["long pause"] == 0.0
     assert 0.0 < scores.recall < 1.0 and scores.speech_removed == 0.0
+
+
+def test_precision_and_recall_come_with_intervals_over_episodes() -> None:
+    labels = np.full(400, SPEECH, dtype=np.int8)
+    labels[100:200] = PAUSE
+    labels[250:280] = BREATH
+    outputs = iter([np.arange(400) < 0, (np.arange(400) >= 100) & (np.arange(400) < 200)])
+    episodes = 2
+
+    def system(audio: np.ndarray) -> bench.SystemOutput:
+        return bench.SystemOutput(removable=next(outputs), cut=np.zeros(400, dtype=bool))
+
+    # One episode finds nothing, the other finds the pause: a resample of two episodes can hold
+    # either twice, so recall ranges from none to the pause's share of the remove class.
+    scores = bench.score("mixed", system, [np.zeros(400 * 160, dtype=np.float32)] * episodes, [labels] * episodes)
+    low, high = scores.recall_interval
+    assert low == 0.0 < scores.recall < high
+    assert scores.precision_interval == (1.0, 1.0)  # every removable frame is right, in any resample

@@ -136,7 +136,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                      f"{100 * s.speech_removed:.3f}%", f"{100 * s.short_pauses_removed:.2f}%",
                      f"{s.times_real_time:.0f}"))
     payload: dict[str, Any] = {"episodes": len(audio), "systems": [
-        {"name": s.name, "precision": s.precision, "recall": s.recall, "recall_by_class": s.recall_by_class,
+        {"name": s.name, "precision": s.precision, "recall": s.recall,
+         "precision_interval": list(s.precision_interval), "recall_interval": list(s.recall_interval),
+         "recall_by_class": s.recall_by_class,
          "missed_share_by_class": s.missed_share_by_class,
          "speech_removed": s.speech_removed, "short_pauses_removed": s.short_pauses_removed,
          "times_real_time": s.times_real_time} for s in results]}
@@ -148,6 +150,12 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             f"clean benchmark: {len(audio)} held-out episodes (voices and breath soundfont never trained on)",
             ("system", "P", "R", "pause R", "breath R", "click R", "bump R", "noise R", "speech cut",
              "short cut", "xRT"), rows))
+        ctx.out.print(make_table("remove class, 95 % intervals over episodes (percentile bootstrap)",
+                                 ("system", "precision", "recall"),
+                                 [(s.name, f"{_f(s.precision)} ({_f(s.precision_interval[0])}-"
+                                           f"{_f(s.precision_interval[1])})",
+                                   f"{_f(s.recall)} ({_f(s.recall_interval[0])}-{_f(s.recall_interval[1])})")
+                                  for s in results]))
         if "long_file" in payload:
             ctx.out.print(make_table("full job on a long 48 kHz stereo file", ("field", "value"),
                                      list(payload["long_file"].items())))

@@ -25,6 +25,7 @@ from scipy import ndimage
 from models.clean.detect import TrackAnalysis, analyse, measure_signal
 from models.clean.labels import ANALYSIS_SR, BREATH, BUMP, CLICK, FRAME_S, NOISE, PAUSE, SPEECH
 from models.clean.planner import PlanSettings, plan, removable_frames, true_runs
+from models.stats import BOOTSTRAP_RESAMPLES, bootstrap_ratio_interval
 
 LONG_PAUSE_S = 0.8
 SHORT_PAUSE_S = 0.5
@@ -54,6 +55,9 @@ class Scores:
     short_pauses_removed: float
     seconds: float
     audio_s: float
+    #: Percentile-bootstrap 95 % intervals of precision and recall over episodes.
+    precision_interval: tuple[float, float]
+    recall_interval: tuple[float, float]
 
     @property
     def times_real_time(self) -> float:
@@ -151,15 +155,17 @@ def score(name: str, system: Callable[[np.ndarray], SystemOutput], audio: Sequen
     started = time.perf_counter()
     outputs = [system(a) for a in audio]
     seconds = time.perf_counter() - started
-    for output, truth_labels in zip(outputs, labels, strict=True):
+    per_episode = np.zeros((len(outputs), 3))  # true positives, predicted, true remove-class frames
+    for episode, (output, truth_labels) in enumerate(zip(outputs, labels, strict=True)):
         truth = truth_masks(truth_labels)
         n = min(truth_labels.shape[0], output.removable.shape[0])
         scored = truth["scored"][:n]
         pred = output.removable[:n] & scored
         true = truth["remove"][:n] & scored
-        add("tp", float(np.sum(pred & true)))
-        add("pred", float(np.sum(pred)))
-        add("true", float(np.sum(true)))
+        per_episode[episode] = np.sum(pred & true), np.sum(pred), np.sum(true)
+        add("tp", float(per_episode[episode, 0]))
+        add("pred", float(per_episode[episode, 1]))
+        add("true", float(per_episode[episode, 2]))
         near = ndimage.binary_dilation(output.removable[:n], iterations=1)
         for key in REMOVE_CLASSES:
             mask = truth[key][:n] & scored
@@ -178,6 +184,7 @@ def score(name: str, system: Callable[[np.ndarray], SystemOutput], audio: Sequen
         return totals[a] / totals[b] if totals.get(b) else float("nan")
 
     missed = sum(totals.get(f"{k} missed", 0.0) for k in REMOVE_CLASSES)
+    tp, predicted, true_frames = per_episode.T
 
     return Scores(name=name, precision=ratio("tp", "pred"), recall=ratio("tp", "true"),
                   recall_by_class={k: ratio(f"{k} hit", f"{k} all")
@@ -186,7 +193,11 @@ def score(name: str, system: Callable[[np.ndarray], SystemOutput], audio: Sequen
                                          for k in REMOVE_CLASSES},
                   speech_removed=ratio("speech cut", "speech all"),
                   short_pauses_removed=ratio("short cut", "short all"), seconds=seconds,
-                  audio_s=sum(a.shape[0] for a in audio) / ANALYSIS_SR)
+                  audio_s=sum(a.shape[0] for a in audio) / ANALYSIS_SR,
+                  precision_interval=bootstrap_ratio_interval(tp, predicted, rng=np.random.default_rng(0),
+                                                              resamples=BOOTSTRAP_RESAMPLES),
+                  recall_interval=bootstrap_ratio_interval(tp, true_frames, rng=np.random.default_rng(1),
+                                                           resamples=BOOTSTRAP_RESAMPLES))
 
 
 def bench_settings() -> PlanSettings:
