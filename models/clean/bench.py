@@ -163,9 +163,6 @@ def score(name: str, system: Callable[[np.ndarray], SystemOutput], audio: Sequen
         pred = output.removable[:n] & scored
         true = truth["remove"][:n] & scored
         per_episode[episode] = np.sum(pred & true), np.sum(pred), np.sum(true)
-        add("tp", float(per_episode[episode, 0]))
-        add("pred", float(per_episode[episode, 1]))
-        add("true", float(per_episode[episode, 2]))
         near = ndimage.binary_dilation(output.removable[:n], iterations=1)
         for key in REMOVE_CLASSES:
             mask = truth[key][:n] & scored
@@ -185,6 +182,7 @@ def score(name: str, system: Callable[[np.ndarray], SystemOutput], audio: Sequen
 
     missed = sum(totals.get(f"{k} missed", 0.0) for k in REMOVE_CLASSES)
     tp, predicted, true_frames = per_episode.T
+    totals.update(tp=float(tp.sum()), pred=float(predicted.sum()), true=float(true_frames.sum()))
 
     return Scores(name=name, precision=ratio("tp", "pred"), recall=ratio("tp", "true"),
                   recall_by_class={k: ratio(f"{k} hit", f"{k} all")

@@ -125,22 +125,24 @@ def spectral_fill(
     lo, hi = max(0, start - context), min(len(x), end + context)
     seg_known = known_mask[lo:hi]
     seg = np.where(seg_known, np.asarray(x[lo:hi], dtype=np.float64), 0.0)
-    spec = stft(seg, grid)
-    frame_mask = _frames_with_missing(seg_known, grid, spec.shape[0])
     scale = REFERENCE_N_FFT / grid.n_fft  # magnitudes on the reference grid's level
-    log_mag = np.log(np.abs(spec) * scale + LOG_FLOOR).T  # (bins, frames)
+
+    def log_magnitude(signal: np.ndarray) -> np.ndarray:
+        return np.log(np.abs(stft(signal, grid)) * scale + LOG_FLOOR).T  # (bins, frames)
+
+    log_mag = log_magnitude(seg)
+    frame_mask = _frames_with_missing(seg_known, grid, log_mag.shape[1])
     copy_in = None
     if match is not None:
         copy_signal = aligned_copy(np.asarray(x, dtype=np.float64), lo, hi - lo, match.source_start - start, match.gain)
-        copy_in = _model_bins(np.log(np.abs(stft(copy_signal, grid)) * scale + LOG_FLOOR).T)
+        copy_in = _model_bins(log_magnitude(copy_signal))
     janssen_in = None
     if getattr(model, "janssen_input", False) and 1000 * (end - start) / sr <= p.janssen_input_max_ms:
         from models.ar import janssen_interpolate
 
         janssen_seg = seg.copy()
-        janssen_seg[start - lo : end - lo] = janssen_interpolate(np.asarray(x, dtype=np.float64), start, end,
-                                                                 known=known_mask)
-        janssen_in = _model_bins(np.log(np.abs(stft(janssen_seg, grid)) * scale + LOG_FLOOR).T)
+        janssen_seg[start - lo : end - lo] = janssen_interpolate(x, start, end, known=known_mask)
+        janssen_in = _model_bins(log_magnitude(janssen_seg))
     predicted = predict_log_magnitude(model, _model_bins(log_mag), frame_mask, copy_in,
                                       max(match.score, 0.0) if match is not None else 0.0, janssen_in)
     if log_mag.shape[0] > MODEL_BINS:

@@ -166,7 +166,7 @@ class ExampleSampler:
 
         g0, g1 = self._gap_samples(start, first, gap_frames)
         filled = clip.samples[start : start + length].astype(np.float64)
-        filled[g0 - start : g1 - start] = janssen_interpolate(clip.samples.astype(np.float64), g0, g1)
+        filled[g0 - start : g1 - start] = janssen_interpolate(clip.samples, g0, g1)  # it reads only the context
         return filled.astype(np.float32)
 
     def _copy_for(self, clip: Clip, start: int, first: int, gap_frames: int, length: int) -> tuple[np.ndarray, float]:
@@ -366,16 +366,13 @@ def train(
             -config.tilt_augment, config.tilt_augment, config.batch).astype(np.float32))
         target = tilt(log_magnitude(batch.audio), amount)
         copy = tilt(log_magnitude(batch.copy_audio), amount) if config.copy_input else None
+        janssen = tilt(log_magnitude(batch.janssen_audio), amount) if config.janssen_input else None
         if config.band_limit_share:
             keep = band_limits(batch.speech.numpy(), config.band_limit_share,
                                np.random.default_rng([config.seed, step, 2]))
             target = band_limited(target, keep)
             copy = band_limited(copy, keep) if copy is not None else None
-        janssen = None
-        if config.janssen_input:
-            janssen = tilt(log_magnitude(batch.janssen_audio), amount)
-            if config.band_limit_share:
-                janssen = band_limited(janssen, keep)
+            janssen = band_limited(janssen, keep) if janssen is not None else None
         prediction = model(target, batch.mask, copy, batch.copy_score if config.copy_input else None,
                            janssen, batch.janssen_given if config.janssen_input else None)
         loss = gap_loss(prediction, target, batch.mask)

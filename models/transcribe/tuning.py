@@ -40,9 +40,9 @@ NARROW_GRID: dict[str, tuple[float, ...]] = {
     "ghost_frame_threshold": (0.6, 0.7, 0.8),
 }
 
-#: With rescorers the octave-ghost rule's two thresholds and the re-trigger threshold give way to the
-#: rescorers' keep thresholds (the re-trigger threshold still applies when no re-strike rescorer is given).
-#: The rescorers' keep thresholds, searched in both rescorer grids.
+#: The rescorers' keep thresholds, searched in both rescorer grids: with rescorers the octave-ghost rule's
+#: two thresholds and the re-trigger threshold give way to them (the re-trigger threshold still applies
+#: when no re-strike rescorer is given).
 KEEP_GRID: dict[str, tuple[float, ...]] = {
     "ghost_keep_threshold": (0.4, 0.5, 0.6),
     "restrike_keep_threshold": (0.3, 0.4, 0.5, 0.6),
