@@ -176,12 +176,15 @@ def _one_intra_op_thread() -> Iterator[None]:
 
 
 def run_model(model: Any, features: np.ndarray, *, progress: ProgressFn | None = None,
-              cancel: CancelToken | None = None, workers: int | None = None) -> np.ndarray:
+              cancel: CancelToken | None = None, workers: int | None = None,
+              embeddings: np.ndarray | None = None) -> np.ndarray:
     """Class probabilities ``(frames, NUM_CLASSES)`` from features ``(frames, FEATURE_DIM)``.
 
     Chunks of ``CHUNK_FRAMES`` carry ``CONTEXT_FRAMES`` of context each side that
     are computed and dropped, so chunk borders do not change the result. Batches
     of chunks run on ``workers`` threads (torch releases the GIL inside its ops).
+    Given an ``embeddings`` array ``(frames, dim)``, the model's frame embeddings
+    (``model.embed``) are written into it as well.
     """
     import torch
 
@@ -204,7 +207,15 @@ def run_model(model: Any, features: np.ndarray, *, progress: ProgressFn | None =
             batch[row] = features[lo:lo + width]
             spans.append((lo, start, min(total, start + CHUNK_FRAMES)))
         with torch.inference_mode():
-            probs = torch.softmax(model(torch.from_numpy(batch).to(device)), dim=-1).cpu().numpy()
+            inputs = torch.from_numpy(batch).to(device)
+            if embeddings is None:
+                probs = torch.softmax(model(inputs), dim=-1).cpu().numpy()
+            else:
+                embedded = model.embed(inputs)
+                probs = torch.softmax(model.head(embedded), dim=-1).cpu().numpy()
+                embedded_np = embedded.cpu().numpy()
+                for row, (lo, start, stop) in enumerate(spans):
+                    embeddings[start:stop] = embedded_np[row, start - lo:stop - lo]
         for row, (lo, start, stop) in enumerate(spans):
             out[start:stop] = probs[row, start - lo:stop - lo]
         return spans[-1][2]

@@ -38,10 +38,15 @@ class FrameNet(nn.Module):
         self.gru = nn.GRU(channels, hidden, batch_first=True, bidirectional=True)
         self.head = nn.Linear(2 * hidden + channels, num_classes)
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
+    def embed(self, features: torch.Tensor) -> torch.Tensor:
+        """What the head reads, ``(batch, frames, channels + 2*hidden)``: the frame embedding
+        in which per-recording adaptation (:mod:`models.clean.adapt`) compares frames."""
         local = self.conv(features.transpose(1, 2)).transpose(1, 2)  # (batch, frames, channels)
         context, _ = self.gru(local)  # (batch, frames, 2*hidden)
-        return self.head(torch.cat([local, context], dim=-1))
+        return torch.cat([local, context], dim=-1)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(features))
 
 
 ENSEMBLE_ARCH = "clean.FrameNetEnsemble"

@@ -1,0 +1,78 @@
+"""Score per-recording breath adaptation (``models/clean/adapt.py``) against the plain detector.
+
+The candidates and the adoption rule were written down before any score
+(``training/clean/adapt-rule.md``). Each ``--pair`` is ``DETECTOR:EPISODES`` as in
+``compare_detectors.py`` (tuning or leave-one-source-out check episodes; never the held-out
+ones). The network runs once per episode, as ``analyse`` runs it, and every candidate re-plans
+the same outputs, so the comparison is paired.
+
+Run from the repository root::
+
+    python training/clean/tune_adapt.py --out data-cache/clean/runs/adapt.json \\
+        --pair shipped:data-cache/clean/tune-episodes-v5.npz
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from tune_events import load_detector_spec, score_set
+
+from models.clean import bench
+from models.clean.adapt import AdaptSettings, adapt_probs
+from models.clean.detect import TrackAnalysis, apply_signal_logic, measure_signal, run_model
+from models.clean.features import normalise, reference_level_db
+from models.clean.labels import ANALYSIS_SR
+
+CANDIDATES = {"base": None, "a": AdaptSettings(0.9, 5.0), "b": AdaptSettings(0.9, 10.0),
+              "c": AdaptSettings(0.9, 20.0), "d": AdaptSettings(0.8, 10.0)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pair", action="append", required=True, help="DETECTOR:EPISODES (repeatable)")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    settings = bench.bench_settings()
+    rows = []
+    for pair in args.pair:
+        spec, episodes = pair.rsplit(":", 1)
+        if "val-episodes" in episodes:
+            raise SystemExit("the held-out episodes are not for tuning")
+        model = load_detector_spec(spec)
+        data = np.load(episodes)
+        measured = []
+        for audio in data["audio"]:
+            raw = measure_signal(audio)
+            reference = reference_level_db(raw.energy_db)
+            embeddings = np.zeros((raw.frames, model.head.in_features), dtype=np.float32)
+            probs = run_model(model, normalise(raw, reference), embeddings=embeddings, workers=1)
+            measured.append((raw, reference, probs, embeddings, audio.shape[0] / ANALYSIS_SR))
+        for name, candidate in CANDIDATES.items():
+            analyses = []
+            adapted = 0
+            for raw, reference, probs, embeddings, duration in measured:
+                used = probs if candidate is None else adapt_probs(embeddings, probs, candidate)
+                adapted += int(used is not probs)
+                analyses.append(TrackAnalysis(probs=used, labels=apply_signal_logic(used, raw.energy_db, reference),
+                                              energy_db=raw.energy_db, reference_db=reference, duration_s=duration,
+                                              sample_rate=ANALYSIS_SR))
+            scores = score_set(analyses, list(data["labels"]), settings)
+            rows.append({"detector": spec, "episodes": episodes, "candidate": name, "adapted_episodes": adapted,
+                         "precision": scores.precision, "recall": scores.recall,
+                         "recall_by_class": scores.recall_by_class, "speech_removed": scores.speech_removed,
+                         "short_pauses_removed": scores.short_pauses_removed})
+            print(f"{pair} {name} ({adapted} adapted): P {scores.precision:.4f} R {scores.recall:.4f} "
+                  + " ".join(f"{k} {v:.4f}" for k, v in scores.recall_by_class.items())
+                  + f" speech cut {100 * scores.speech_removed:.3f}% short-pause cut "
+                  f"{100 * scores.short_pauses_removed:.2f}%", flush=True)
+            args.out.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
