@@ -31,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ssim-weight", type=float, default=defaults.ssim_weight,
                         help="weight of a structural-similarity loss on log band energies around the gap "
                              "(0: off); rewards the local contrast that a log-magnitude loss smooths away")
+    parser.add_argument("--adversarial-weight", type=float, default=defaults.adversarial_weight,
+                        help="weight of an adversarial term from a band-spectrogram discriminator (0: off)")
     parser.add_argument("--janssen-input", action="store_true",
                         help="show the network a Janssen AR fill of short gaps (a checkpoint trained without one is "
                              "widened, its new inputs starting at zero; needs a new stage: --schedule-from)")
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                          speech_clips=args.speech_clips, freepats_clips=args.freepats_clips,
                          mda_clips=args.mda_clips, lr=args.lr,
                          band_limit_share=args.band_limit_share, power_weight=args.power_weight,
-                         ssim_weight=args.ssim_weight,
+                         ssim_weight=args.ssim_weight, adversarial_weight=args.adversarial_weight,
                          schedule_from=args.schedule_from, min_gap_s=args.min_gap_ms / 1000,
                          max_gap_s=args.max_gap_ms / 1000, janssen_input=args.janssen_input,
                          janssen_max_gap_s=args.janssen_max_ms / 1000)

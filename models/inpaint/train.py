@@ -6,9 +6,11 @@ gap's frames only, which is what the log-spectral distance measures, optionally
 plus a term on each band's mean power over the gap (``power_weight``): a log-magnitude
 loss alone predicts a bin's median level, below its mean power, so fills sound quieter
 than their surroundings, or a structural-similarity term on band energies around the gap
-(``ssim_weight``), which rewards the local contrast a per-bin loss smooths away. With
-``janssen_input`` the network also reads a Janssen AR fill of short gaps. The shipped
-weights were trained with neither term nor that input (see docs/inpaint.md for why).
+(``ssim_weight``), which rewards the local contrast a per-bin loss smooths away, or an
+adversarial term from a band-spectrogram discriminator (``adversarial_weight``,
+:mod:`models.inpaint.adversarial`). With ``janssen_input`` the network also reads a Janssen
+AR fill of short gaps. The shipped weights were trained with none of these terms nor that
+input (see docs/inpaint.md for why).
 The run checkpoints every few minutes and resumes exactly where it stopped, so
 a session ending mid-run loses minutes, not the run.
 """
@@ -74,6 +76,9 @@ class TrainConfig:
     #: :class:`models.inpaint.network.SpectralGapNet`); a checkpoint trained without one is widened.
     janssen_input: bool = False
     janssen_max_gap_s: float = 0.16
+    #: Weight of the adversarial term (:func:`models.inpaint.adversarial.generator_loss`; 0 = off,
+    #: as the shipped weights trained).
+    adversarial_weight: float = 0.0
 
 
 def log_magnitude(audio: Any) -> Any:
@@ -264,6 +269,16 @@ SSIM_CONTEXT_FRAMES = 3
 SSIM_RANGE = 10.0
 
 
+def band_levels(log_mag: Any, count: int) -> Any:
+    """``(B, F, T)`` natural-log magnitudes to ``(B, 1, count, T)`` log band levels: half the log of each
+    :func:`power_band_edges` band's mean ``|X|^2``, an auditory-filterbank-like view of the spectrogram."""
+    import torch
+
+    levels = [0.5 * (torch.logsumexp(2.0 * log_mag[:, lo:hi], dim=1) - float(np.log(hi - lo)))
+              for lo, hi in power_band_edges(log_mag.shape[1], count)]
+    return torch.stack(levels, dim=1).unsqueeze(1)
+
+
 def band_ssim_loss(prediction: Any, target: Any, mask: Any) -> Any:
     """``1 - SSIM`` of log band-energy spectrograms around the gap, averaged over the windows centred there.
 
@@ -274,15 +289,9 @@ def band_ssim_loss(prediction: Any, target: Any, mask: Any) -> Any:
     gap's borders count too, so seams are scored as the listener hears them.
     ``prediction``, ``target`` (B, F, T) natural-log magnitudes; ``mask`` (B, T), 1 = gap frame.
     """
-    import torch
     import torch.nn.functional as functional
 
-    def bands(log_mag: Any) -> Any:
-        levels = [0.5 * (torch.logsumexp(2.0 * log_mag[:, lo:hi], dim=1) - float(np.log(hi - lo)))
-                  for lo, hi in power_band_edges(log_mag.shape[1], SSIM_BANDS)]
-        return torch.stack(levels, dim=1).unsqueeze(1)  # (B, 1, bands, T)
-
-    x, y = bands(prediction), bands(target)
+    x, y = band_levels(prediction, SSIM_BANDS), band_levels(target, SSIM_BANDS)
     pad = (SSIM_WINDOW[1] // 2, SSIM_WINDOW[1] // 2, SSIM_WINDOW[0] // 2, SSIM_WINDOW[0] // 2)
 
     def local_mean(value: Any) -> Any:
@@ -327,6 +336,7 @@ def train(
     torch.manual_seed(config.seed)
     model = SpectralGapNet(hidden=config.hidden, copy_input=config.copy_input, janssen_input=config.janssen_input)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
+    critic = _Critic() if config.adversarial_weight else None
     step = 0
     history: list[float] = []
     if checkpoint.exists():
@@ -345,6 +355,8 @@ def train(
             optimizer.load_state_dict(state["optimizer"])
         step = int(state["step"])
         history = list(state.get("history", []))
+        if critic is not None and "discriminator" in state:
+            critic.load_state_dict(state["discriminator"])
         log.info("resumed from %s at step %d", checkpoint, step)
     sink(0.0, "rendering training material")
     if step < config.schedule_from:
@@ -381,11 +393,15 @@ def train(
                                                                 bands=config.power_bands)
         if config.ssim_weight:
             loss = loss + config.ssim_weight * band_ssim_loss(prediction, target, batch.mask)
+        if critic is not None:
+            loss = loss + config.adversarial_weight * critic.generator_term(prediction, target, batch.mask)
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         scheduler.step()
+        if critic is not None:
+            critic.update()
         step += 1
         value = float(loss.detach())
         running = 0.98 * running + 0.02 * value if running else value
@@ -395,13 +411,59 @@ def train(
             sink(step / config.steps, f"step {step} loss {running:.4f}")
         out_of_time = max_minutes is not None and time.monotonic() - started > 60 * max_minutes
         if time.monotonic() - last_save > config.checkpoint_every_s or step == config.steps or out_of_time:
-            _save_training_state(checkpoint, model, optimizer, step, history, config)
+            _save_training_state(checkpoint, model, optimizer, step, history, config,
+                                 critic=None if critic is None else critic.state_dict())
             last_save = time.monotonic()
         if out_of_time:
             break
     target_file = weights_out or WEIGHTS_DIR / f"{MODEL_NAME}.pt"
     export_weights(model, config, target_file, step=step, register=weights_out is None)
     return {"step": step, "loss": running, "weights": str(target_file)}
+
+
+class _Critic:
+    """The discriminator of the adversarial term and its optimizer, stepped once per network step.
+
+    ``generator_term`` scores this step's fill (the gap's frames predicted, the rest real) and keeps
+    it; ``update`` then trains the discriminator on that fill against the real spectrogram.
+    """
+
+    def __init__(self) -> None:
+        import torch
+
+        from models.inpaint.adversarial import BandDiscriminator
+
+        self.net = BandDiscriminator()
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=2e-4, betas=(0.5, 0.9))
+        self._pending: tuple[Any, Any, Any] | None = None
+
+    def generator_term(self, prediction: Any, target: Any, mask: Any) -> Any:
+        import torch
+
+        from models.inpaint.adversarial import DISCRIMINATOR_BANDS, gap_region, generator_loss
+
+        filled = torch.where(mask.unsqueeze(1) > 0.5, prediction, target)
+        real, fake = band_levels(target, DISCRIMINATOR_BANDS), band_levels(filled, DISCRIMINATOR_BANDS)
+        region = gap_region(mask)
+        self._pending = (real.detach(), fake.detach(), region)
+        return generator_loss(self.net, real, fake, region)
+
+    def update(self) -> None:
+        from models.inpaint.adversarial import discriminator_loss
+
+        assert self._pending is not None, "generator_term first"
+        real, fake, region = self._pending
+        self.optimizer.zero_grad()
+        discriminator_loss(self.net, real, fake, region).backward()
+        self.optimizer.step()
+        self._pending = None
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"net": self.net.state_dict(), "optimizer": self.optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.net.load_state_dict(state["net"])
+        self.optimizer.load_state_dict(state["optimizer"])
 
 
 def stage_schedule(optimizer: Any, config: TrainConfig, step: int) -> Any:
@@ -430,15 +492,18 @@ def export_weights(model: Any, config: TrainConfig, path: Path, *, step: int, re
 
 
 def _save_training_state(path: Path, model: Any, optimizer: Any, step: int, history: list[float],
-                         config: TrainConfig) -> None:
+                         config: TrainConfig, *, critic: dict[str, Any] | None = None) -> None:
     import torch
 
     from models.atomic import atomic_path
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    state = {"state_dict": model.state_dict(), "optimizer": compact_optimizer_state(optimizer.state_dict()),
+             "step": step, "history": history, "config": asdict(config)}
+    if critic is not None:
+        state["discriminator"] = critic
     with atomic_path(path) as tmp:
-        torch.save({"state_dict": model.state_dict(), "optimizer": compact_optimizer_state(optimizer.state_dict()),
-                    "step": step, "history": history, "config": asdict(config)}, tmp)
+        torch.save(state, tmp)
     log.info("checkpoint at step %d -> %s", step, path)
 
 
