@@ -39,7 +39,7 @@ def main() -> None:
             per_set[record["variant"]][gap_set].append(record["perceptual"])
     reference = scores[args.reference]
     keys = sorted(reference)
-    print(f"{len(keys)} gaps ({args.material}, {args.length} ms) in {len(args.dumps)} sets; "
+    print(f"{len(keys)} gaps ({args.material}, {args.length} ms) in {len({k[0] for k in keys})} gap sets; "
           f"differences against {args.reference}, 95 % interval over gaps ({BOOTSTRAP_RESAMPLES} resamples)")
     for variant, by_gap in scores.items():
         if set(by_gap) != set(keys):
