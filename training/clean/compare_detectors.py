@@ -16,21 +16,17 @@ JSON holds the same figures unrounded.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import torch
-from tune_events import analyses_of, score_set
+from tune_events import analyses_of, pair_parser, score_fields, score_set, score_summary
 
 from models.clean import bench
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--pair", action="append", required=True, help="DETECTOR:EPISODES (repeatable)")
-    parser.add_argument("--out", type=Path, required=True, help="JSON file of the scores")
-    args = parser.parse_args()
+    args = pair_parser(__doc__.split("\n")[0]).parse_args()
     torch.set_num_threads(1)
     settings = bench.bench_settings()
     rows = []
@@ -38,13 +34,8 @@ def main() -> None:
         spec, episodes = pair.rsplit(":", 1)
         analyses, labels = analyses_of(spec, Path(episodes))
         scores = score_set(analyses, labels, settings)
-        rows.append({"detector": spec, "episodes": episodes, "precision": scores.precision,
-                     "recall": scores.recall, "recall_by_class": scores.recall_by_class,
-                     "speech_removed": scores.speech_removed, "short_pauses_removed": scores.short_pauses_removed})
-        print(f"{pair}: P {scores.precision:.4f} R {scores.recall:.4f} "
-              + " ".join(f"{name} {value:.4f}" for name, value in scores.recall_by_class.items())
-              + f" speech cut {100 * scores.speech_removed:.3f}% short-pause cut "
-              f"{100 * scores.short_pauses_removed:.2f}%", flush=True)
+        rows.append({"detector": spec, "episodes": episodes, **score_fields(scores)})
+        print(f"{pair}: {score_summary(scores)}", flush=True)
         args.out.write_text(json.dumps(rows, indent=2))
 
 

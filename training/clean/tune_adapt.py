@@ -14,13 +14,11 @@ Run from the repository root::
 
 from __future__ import annotations
 
-import argparse
 import json
-from pathlib import Path
 
 import numpy as np
 import torch
-from tune_events import load_detector_spec, score_set
+from tune_events import load_detector_spec, pair_parser, score_fields, score_set, score_summary
 
 from models.clean import bench
 from models.clean.adapt import AdaptSettings, adapt_probs
@@ -33,10 +31,7 @@ CANDIDATES = {"base": None, "a": AdaptSettings(0.9, 5.0), "b": AdaptSettings(0.9
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--pair", action="append", required=True, help="DETECTOR:EPISODES (repeatable)")
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args()
+    args = pair_parser(__doc__.split("\n")[0]).parse_args()
     torch.set_num_threads(1)
     settings = bench.bench_settings()
     rows = []
@@ -64,13 +59,8 @@ def main() -> None:
                                               sample_rate=ANALYSIS_SR))
             scores = score_set(analyses, list(data["labels"]), settings)
             rows.append({"detector": spec, "episodes": episodes, "candidate": name, "adapted_episodes": adapted,
-                         "precision": scores.precision, "recall": scores.recall,
-                         "recall_by_class": scores.recall_by_class, "speech_removed": scores.speech_removed,
-                         "short_pauses_removed": scores.short_pauses_removed})
-            print(f"{pair} {name} ({adapted} adapted): P {scores.precision:.4f} R {scores.recall:.4f} "
-                  + " ".join(f"{k} {v:.4f}" for k, v in scores.recall_by_class.items())
-                  + f" speech cut {100 * scores.speech_removed:.3f}% short-pause cut "
-                  f"{100 * scores.short_pauses_removed:.2f}%", flush=True)
+                         **score_fields(scores)})
+            print(f"{pair} {name} ({adapted} adapted): {score_summary(scores)}", flush=True)
             args.out.write_text(json.dumps(rows, indent=2))
 
 

@@ -81,6 +81,28 @@ def score_set(analyses: list[TrackAnalysis], labels: list[np.ndarray], settings:
     return bench.score("x", planned(analyses, settings), index, labels)
 
 
+def pair_parser(description: str) -> argparse.ArgumentParser:
+    """The command line the scoring harnesses share: ``--pair DETECTOR:EPISODES`` (repeatable) and ``--out``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--pair", action="append", required=True, help="DETECTOR:EPISODES (repeatable)")
+    parser.add_argument("--out", type=Path, required=True, help="JSON file of the scores")
+    return parser
+
+
+def score_fields(scores: bench.Scores) -> dict[str, Any]:
+    """The benchmark's measures of one scored set, unrounded, for a harness's JSON rows."""
+    return {"precision": scores.precision, "recall": scores.recall, "recall_by_class": scores.recall_by_class,
+            "speech_removed": scores.speech_removed, "short_pauses_removed": scores.short_pauses_removed}
+
+
+def score_summary(scores: bench.Scores) -> str:
+    """The same measures on one line, as the harnesses print them."""
+    return (f"P {scores.precision:.4f} R {scores.recall:.4f} "
+            + " ".join(f"{name} {value:.4f}" for name, value in scores.recall_by_class.items())
+            + f" speech cut {100 * scores.speech_removed:.3f}% short-pause cut "
+            f"{100 * scores.short_pauses_removed:.2f}%")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="choose the breath-event rules on tuning and check episodes")
     parser.add_argument("--pair", action="append", default=None, help="DETECTOR:EPISODES (repeatable)")
