@@ -7,14 +7,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.inpaint.adversarial import (
-    BandDiscriminator,
-    discriminator_loss,
-    gap_region,
-    generator_loss,
-)
+from models.inpaint.adversarial import REGION_CONTEXT_FRAMES, BandDiscriminator, discriminator_loss, generator_loss
 from models.inpaint.dataset import Clip
-from models.inpaint.train import TrainConfig, band_levels, train
+from models.inpaint.train import TrainConfig, band_levels, gap_region, train
 
 
 def _spectrogram_pair() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -35,12 +30,12 @@ def _spectrogram_pair() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 def test_the_region_covers_the_gap_and_three_frames_either_side() -> None:
     mask = torch.zeros(1, 20)
     mask[0, 8:11] = 1.0
-    assert gap_region(mask)[0].nonzero().flatten().tolist() == list(range(5, 14))
+    assert gap_region(mask, REGION_CONTEXT_FRAMES)[0].nonzero().flatten().tolist() == list(range(5, 14))
 
 
 def test_the_discriminator_learns_to_tell_smoothed_fills_and_the_network_gets_a_gradient() -> None:
     real, filled, mask = _spectrogram_pair()
-    region = gap_region(mask)
+    region = gap_region(mask, REGION_CONTEXT_FRAMES)
     critic = BandDiscriminator()
     optimizer = torch.optim.Adam(critic.parameters(), lr=2e-3, betas=(0.5, 0.9))
     first = float(discriminator_loss(critic, real, filled, region).detach())

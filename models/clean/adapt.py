@@ -42,8 +42,8 @@ def breath_advantage(embeddings: np.ndarray, probs: np.ndarray, settings: AdaptS
     support = {cls: np.flatnonzero(sure & (top == cls)) for cls in (BREATH, SPEECH, PAUSE)}
     if any(members.size < settings.min_support for members in support.values()):
         return None
-    norms = np.linalg.norm(embeddings.astype(np.float32), axis=1, keepdims=True)
-    unit = embeddings.astype(np.float32) / np.maximum(norms, 1e-12)
+    vectors = embeddings.astype(np.float32)
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     similarity = {cls: unit @ _prototype(unit, members).astype(np.float32) for cls, members in support.items()}
     return similarity[BREATH] - np.maximum(similarity[SPEECH], similarity[PAUSE])
 

@@ -208,16 +208,14 @@ def run_model(model: Any, features: np.ndarray, *, progress: ProgressFn | None =
             spans.append((lo, start, min(total, start + CHUNK_FRAMES)))
         with torch.inference_mode():
             inputs = torch.from_numpy(batch).to(device)
-            if embeddings is None:
-                probs = torch.softmax(model(inputs), dim=-1).cpu().numpy()
-            else:
-                embedded = model.embed(inputs)
-                probs = torch.softmax(model.head(embedded), dim=-1).cpu().numpy()
-                embedded_np = embedded.cpu().numpy()
-                for row, (lo, start, stop) in enumerate(spans):
-                    embeddings[start:stop] = embedded_np[row, start - lo:stop - lo]
+            embedded = None if embeddings is None else model.embed(inputs)
+            logits = model(inputs) if embedded is None else model.head(embedded)
+            probs = torch.softmax(logits, dim=-1).cpu().numpy()
+            embedded_np = None if embedded is None else embedded.cpu().numpy()
         for row, (lo, start, stop) in enumerate(spans):
             out[start:stop] = probs[row, start - lo:stop - lo]
+            if embeddings is not None and embedded_np is not None:
+                embeddings[start:stop] = embedded_np[row, start - lo:stop - lo]
         return spans[-1][2]
 
     threads = workers or min(len(groups), os.cpu_count() or 1, 4)

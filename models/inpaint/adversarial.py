@@ -19,7 +19,8 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 #: Log-spaced bands the discriminator sees (``band_levels`` in :mod:`models.inpaint.train`).
 DISCRIMINATOR_BANDS = 96
-#: Frames either side of the gap that the adversarial terms score (the seams).
+#: Frames either side of the gap that the adversarial terms score (the seams; the region the
+#: caller passes, ``gap_region`` in :mod:`models.inpaint.train`).
 REGION_CONTEXT_FRAMES = 3
 
 
@@ -43,12 +44,6 @@ class BandDiscriminator(nn.Module):
             x = functional.leaky_relu(layer(x), 0.2)
             features.append(x)
         return self.score(x), features
-
-
-def gap_region(mask: torch.Tensor) -> torch.Tensor:
-    """``(B, frames)`` 1 on the gap's frames and ``REGION_CONTEXT_FRAMES`` either side."""
-    reach = 2 * REGION_CONTEXT_FRAMES + 1
-    return functional.max_pool1d(mask[:, None, :], reach, stride=1, padding=REGION_CONTEXT_FRAMES)[:, 0]
 
 
 def _region_mean(value: torch.Tensor, region: torch.Tensor) -> torch.Tensor:

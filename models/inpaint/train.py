@@ -279,6 +279,15 @@ def band_levels(log_mag: Any, count: int) -> Any:
     return torch.stack(levels, dim=1).unsqueeze(1)
 
 
+def gap_region(mask: Any, context_frames: int) -> Any:
+    """``(B, T)`` gap mask widened by ``context_frames`` either side: the frames a structure or
+    adversarial term scores, so the seams count as well as the gap."""
+    import torch.nn.functional as functional
+
+    reach = 2 * context_frames + 1
+    return functional.max_pool1d(mask.unsqueeze(1), reach, stride=1, padding=context_frames)[:, 0]
+
+
 def band_ssim_loss(prediction: Any, target: Any, mask: Any) -> Any:
     """``1 - SSIM`` of log band-energy spectrograms around the gap, averaged over the windows centred there.
 
@@ -303,9 +312,7 @@ def band_ssim_loss(prediction: Any, target: Any, mask: Any) -> Any:
     cov = local_mean(x * y) - mu_x * mu_y
     c1, c2 = (0.01 * SSIM_RANGE) ** 2, (0.03 * SSIM_RANGE) ** 2
     ssim = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
-    reach = 2 * SSIM_CONTEXT_FRAMES + 1
-    region = functional.max_pool1d(mask.unsqueeze(1), reach, stride=1, padding=SSIM_CONTEXT_FRAMES)  # (B, 1, T)
-    weight = region.unsqueeze(2).expand_as(ssim)
+    weight = gap_region(mask, SSIM_CONTEXT_FRAMES)[:, None, None, :].expand_as(ssim)
     return 1.0 - (ssim * weight).sum() / (weight.sum() + 1e-6)
 
 
@@ -440,11 +447,11 @@ class _Critic:
     def generator_term(self, prediction: Any, target: Any, mask: Any) -> Any:
         import torch
 
-        from models.inpaint.adversarial import DISCRIMINATOR_BANDS, gap_region, generator_loss
+        from models.inpaint.adversarial import DISCRIMINATOR_BANDS, REGION_CONTEXT_FRAMES, generator_loss
 
         filled = torch.where(mask.unsqueeze(1) > 0.5, prediction, target)
         real, fake = band_levels(target, DISCRIMINATOR_BANDS), band_levels(filled, DISCRIMINATOR_BANDS)
-        region = gap_region(mask)
+        region = gap_region(mask, REGION_CONTEXT_FRAMES)
         self._pending = (real.detach(), fake.detach(), region)
         return generator_loss(self.net, real, fake, region)
 
