@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from models.clean import bench
 from models.clean.labels import BREATH, PAUSE, SPEECH
@@ -41,3 +44,29 @@ def test_precision_and_recall_come_with_intervals_over_episodes() -> None:
     low, high = scores.recall_interval
     assert low == 0.0 < scores.recall < high
     assert scores.precision_interval == (1.0, 1.0)  # every removable frame is right, in any resample
+
+
+def test_a_further_held_out_draw_is_its_own_set_and_leaves_the_first_alone(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from models.clean import training
+
+    rendered: list[tuple[Path, int, int]] = []
+
+    def fake_render(material: object, path: Path, *, episodes: int, episode_s: float, seed: int) -> Path:
+        rendered.append((path, episodes, seed))
+        path.write_bytes(b"episodes")
+        return path
+
+    monkeypatch.setattr(training, "_render_episode_set", fake_render)
+    monkeypatch.setattr(training, "load_material", lambda *args, **kwargs: object())
+    config = training.TrainConfig(cache_dir=tmp_path, checkpoint=tmp_path / "last.pt")
+    first = tmp_path / "val-episodes.npz"
+    first.write_bytes(b"the original 60")
+
+    assert training.ensure_validation_set(config) == first and not rendered  # cached draw 1: not re-rendered
+    second = training.ensure_validation_set(config, draw=2, episodes=240)
+    assert rendered == [(tmp_path / "val-episodes-draw2-240.npz", 240, config.seed + 99 + 1000)]
+    assert second != first and first.read_bytes() == b"the original 60"
+    assert training.validation_seed(config.seed, 1) == config.seed + 99  # the original benchmark's seed
+    with pytest.raises(ValueError, match="draw"):
+        training.ensure_validation_set(config, draw=0)

@@ -23,6 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", type=Path, default=REPO / "data-cache" / "clean",
                         help="where the held-out validation episodes are cached (rendered if missing)")
     parser.add_argument("--episodes", type=int, default=60, help="how many held-out episodes to score")
+    parser.add_argument("--draw", type=int, default=1,
+                        help="which held-out draw to score: 1 is the original 60 episodes; 2 and on are "
+                             "further independent sets of --episodes episodes from the same held-out material")
     parser.add_argument("--tuning-set", action="store_true",
                         help="score the tuning episodes (training voices, new seeds) instead of the held-out ones")
     parser.add_argument("--no-silero", action="store_true", help="skip the silero-vad baseline")
@@ -118,13 +121,19 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
     from models.clean import bench
     from models.clean.training import TrainConfig, ensure_tuning_set, ensure_validation_set, load_validation_set
+    from models.errors import UserInputError
 
     torch.set_num_threads(args.threads)
     config = TrainConfig(cache_dir=args.cache_dir, checkpoint=REPO / "training" / "clean" / "last.pt")
-    episodes_path = ensure_tuning_set(config) if args.tuning_set else ensure_validation_set(config)
+    if args.draw < 1:
+        raise UserInputError(f"--draw must be 1 or more, not {args.draw}")
+    if args.tuning_set and args.draw != 1:
+        raise UserInputError("--draw chooses a held-out draw; it does not apply to --tuning-set")
+    episodes_path = (ensure_tuning_set(config) if args.tuning_set
+                     else ensure_validation_set(config, draw=args.draw, episodes=args.episodes))
     audio, labels = load_validation_set(episodes_path)
     audio, labels = audio[: args.episodes], labels[: args.episodes]
-    kind = "tuning" if args.tuning_set else "held-out"
+    kind = "tuning" if args.tuning_set else f"held-out (draw {args.draw})"
     minutes = audio.shape[0] * audio.shape[1] / 16000 / 60
     ctx.info(f"scoring {len(audio)} {kind} episodes ({minutes:.1f} min)")
     results = [bench.score(name, system, list(audio), list(labels)) for name, system in _systems(args)]
@@ -135,7 +144,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                      _f(s.recall_by_class["bump"]), _f(s.recall_by_class["noise"]),
                      f"{100 * s.speech_removed:.3f}%", f"{100 * s.short_pauses_removed:.2f}%",
                      f"{s.times_real_time:.0f}"))
-    payload: dict[str, Any] = {"episodes": len(audio), "systems": [
+    payload: dict[str, Any] = {"episodes": len(audio), "set": "tuning" if args.tuning_set else f"draw {args.draw}",
+                               "systems": [
         {"name": s.name, "precision": s.precision, "recall": s.recall,
          "precision_interval": list(s.precision_interval), "recall_interval": list(s.recall_interval),
          "recall_by_class": s.recall_by_class,

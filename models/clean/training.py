@@ -144,8 +144,16 @@ def ensure_training_shards(config: TrainConfig, *, progress: Callable[[str], Non
     return paths
 
 
-def validation_set_path(cache_dir: Path) -> Path:
-    return cache_dir / "val-episodes.npz"
+def validation_set_path(cache_dir: Path, draw: int = 1, episodes: int | None = None) -> Path:
+    """Draw 1 keeps its original name, so the benchmark's earlier figures reproduce from the same cache."""
+    if draw == 1:
+        return cache_dir / "val-episodes.npz"
+    return cache_dir / f"val-episodes-draw{draw}-{episodes}.npz"
+
+
+def validation_seed(seed: int, draw: int) -> int:
+    """Episode seed of held-out draw ``draw``: draw 1 is the original benchmark's (``seed + 99``)."""
+    return seed + 99 + 1000 * (draw - 1)
 
 
 def tuning_set_path(cache_dir: Path) -> Path:
@@ -166,14 +174,22 @@ def _render_episode_set(material: Material, path: Path, *, episodes: int, episod
     return path
 
 
-def ensure_validation_set(config: TrainConfig) -> Path:
-    """Held-out episodes (validation voices, validation soundfont) stored as audio + labels."""
-    path = validation_set_path(config.cache_dir)
+def ensure_validation_set(config: TrainConfig, *, draw: int = 1, episodes: int | None = None) -> Path:
+    """Held-out episodes (validation voices, validation soundfont) stored as audio + labels.
+
+    ``draw`` > 1 renders a further, independent set of ``episodes`` from the same held-out
+    material with its own seed: a larger sample that no earlier choice has seen, when the first
+    draw's 60 episodes are too few to tell a target met from one missed.
+    """
+    if draw < 1:
+        raise ValueError(f"held-out draw must be 1 or more, not {draw}")
+    count = config.val_episodes if draw == 1 else episodes or config.val_episodes
+    path = validation_set_path(config.cache_dir, draw, count)
     if path.exists():
         return path
     material = load_material(config.cache_dir / "material", "val")
-    return _render_episode_set(material, path, episodes=config.val_episodes, episode_s=config.val_episode_s,
-                               seed=config.seed + 99)
+    return _render_episode_set(material, path, episodes=count, episode_s=config.val_episode_s,
+                               seed=validation_seed(config.seed, draw))
 
 
 def ensure_tuning_set(config: TrainConfig) -> Path:
