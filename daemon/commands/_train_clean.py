@@ -21,6 +21,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cycle-steps", type=int, default=None,
                         help="learning-rate cycle length (warm restarts; steps must be a whole number of cycles)")
     parser.add_argument("--shards", type=int, default=16, help="training shards of 250 episodes of 8 s")
+    parser.add_argument("--more-voices", action="store_true",
+                        help="also train on six more voices (flite awb and festival voices of other languages); "
+                             "not the shipped recipe")
+    parser.add_argument("--train-seed", type=int, default=None,
+                        help="seed of the weights' start and the crops drawn (default: the data seed, 1234)")
     export = parser.add_mutually_exclusive_group()
     export.add_argument("--no-export", action="store_true",
                         help="train the checkpoint only (a candidate), leaving the shipped weights alone")
@@ -37,7 +42,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if not args.export_only:
         try:
             config = TrainConfig(cache_dir=args.cache_dir, checkpoint=args.checkpoint, steps=args.steps,
-                                 cycle_steps=args.cycle_steps, shards=args.shards)
+                                 cycle_steps=args.cycle_steps, shards=args.shards, more_voices=args.more_voices,
+                                 train_seed=args.train_seed)
         except ValueError as exc:
             raise UserInputError(str(exc)) from exc
         train(config, progress=ctx.info)

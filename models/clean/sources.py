@@ -18,6 +18,7 @@ Every path goes through :func:`assert_trainable`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gzip
 import logging
@@ -45,7 +46,7 @@ PROMPT_TEXTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.g
 
 @dataclass(frozen=True)
 class Voice:
-    """One synthetic or recorded speaker. ``engine`` is allison, espeak or festival."""
+    """One synthetic or recorded speaker. ``engine`` is allison, espeak, festival or flite."""
 
     name: str
     engine: str
@@ -70,6 +71,27 @@ TRAIN_VOICES: tuple[Voice, ...] = (
     Voice("espeak-us-linda", "espeak", "en-us+linda"),
     Voice("espeak-gb-grandpa", "espeak", "en-gb+grandpa"),
     Voice("espeak-us-mike", "espeak", "en-us+Mike"),
+)
+#: Voices added by the "more voices" recipe (``load_material(..., more_voices=True)``): flite's
+#: awb (a clustergen voice of a real speaker) and festival voices of other languages reading the
+#: English prompt texts with their own letter-to-sound rules. Their timbre, breathiness and word
+#: endings are what widen the detector's idea of a speaker; flite's slt is the held-out festival
+#: slt speaker and is never used, nor is any French, Spanish or Italian voice.
+MORE_TRAIN_VOICES: tuple[Voice, ...] = (
+    Voice("flite-awb", "flite", "awb"),
+    Voice("festival-czech-krb", "festival", "voice_czech_krb"),
+    Voice("festival-czech-machac", "festival", "voice_czech_machac"),
+    Voice("festival-czech-ph", "festival", "voice_czech_ph"),
+    Voice("festival-fi-mv", "festival", "voice_hy_fi_mv_diphone"),
+    Voice("festival-ca-ona", "festival", "voice_upc_ca_ona_hts"),
+)
+#: Voices no detector trains on, for the unheard-voice check episodes: how a training change
+#: generalises to new speakers, measured without the held-out benchmark.
+UNHEARD_CHECK_VOICES: tuple[Voice, ...] = (
+    Voice("flite-rms", "flite", "rms"),
+    Voice("festival-czech-dita", "festival", "voice_czech_dita"),
+    Voice("festival-fi-lj", "festival", "voice_suo_fi_lj_diphone"),
+    Voice("festival-ru-nsh", "festival", "voice_msu_ru_nsh_clunits"),
 )
 VAL_VOICES: tuple[Voice, ...] = (
     Voice("festival-slt", "festival", "voice_cmu_us_slt_arctic_hts"),
@@ -157,6 +179,17 @@ def _render_festival(voice: Voice, texts: list[str], workdir: Path) -> list[np.n
     return [_load_16k(workdir / f"{index}.wav") for index in range(len(texts))]
 
 
+def _render_flite(voice: Voice, texts: list[str], workdir: Path, rng: np.random.Generator) -> list[np.ndarray]:
+    clips = []
+    for index, text in enumerate(texts):
+        out = workdir / f"{index}.wav"
+        stretch = float(rng.uniform(0.85, 1.2))  # speaking rate, as espeak-ng's speed
+        subprocess.run(["flite", "-voice", voice.spec, "--setf", f"duration_stretch={stretch:.3f}", "-t", text,
+                        "-o", str(out)], check=True, capture_output=True, timeout=60)
+        clips.append(_load_16k(out))
+    return clips
+
+
 def render_voice(voice: Voice, split: Split, *, max_clips: int, seed: int) -> Pool:
     """All clips of one voice, mono 16 kHz, leading and trailing silence left in."""
     rng = np.random.default_rng(seed)
@@ -172,6 +205,8 @@ def render_voice(voice: Voice, split: Split, *, max_clips: int, seed: int) -> Po
             clips = _render_espeak(voice, chosen, workdir, rng)
         elif voice.engine == "festival":
             clips = _render_festival(voice, chosen, workdir)
+        elif voice.engine == "flite":
+            clips = _render_flite(voice, chosen, workdir, rng)
         else:
             raise ValueError(f"unknown TTS engine {voice.engine!r}")
     return Pool.from_clips(clips)
@@ -397,18 +432,20 @@ def _train_breath_pools(cache_dir: Path, keys: tuple[str, ...]) -> list[Pool]:
 
 
 def load_material(cache_dir: Path, split: Split, *, clips_per_voice: int = 120, without_breaths: tuple[str, ...] = (),
-                  random_breath_share: float = RANDOM_BREATH_SHARE) -> Material:
+                  random_breath_share: float = RANDOM_BREATH_SHARE, more_voices: bool = False) -> Material:
     """Render (first time) or load the split's material from ``cache_dir``.
 
     ``without_breaths`` drops training breath sources by key (leave-one-source-out runs);
-    ``random_breath_share`` sets the share of domain-randomised breaths (0: the v4 recipe).
+    ``random_breath_share`` sets the share of domain-randomised breaths (0: the v4 recipe);
+    ``more_voices`` adds :data:`MORE_TRAIN_VOICES` to the training voices.
     """
     if split == "train":
         unknown = set(without_breaths) - set(train_breath_keys())
         if unknown:
             raise ValueError(f"unknown breath sources {sorted(unknown)}; known: {train_breath_keys()}")
         keys = tuple(k for k in train_breath_keys() if k not in without_breaths)
-        return Material(voices=_voice_pools(cache_dir, TRAIN_VOICES, split, clips_per_voice),
+        voices = TRAIN_VOICES + MORE_TRAIN_VOICES if more_voices else TRAIN_VOICES
+        return Material(voices=_voice_pools(cache_dir, voices, split, clips_per_voice),
                         breaths=tuple(_train_breath_pools(cache_dir, keys)), augment_breaths=True,
                         random_breath_share=random_breath_share)
     breaths = tuple(cached_pool(cache_dir, preset.cache_name, functools.partial(render_gm_breaths, preset, seed=7))
@@ -423,6 +460,17 @@ def unseen_breath_material(cache_dir: Path, key: str, *, clips_per_voice: int = 
     (pool,) = _train_breath_pools(cache_dir, (key,))
     return Material(voices=_voice_pools(cache_dir, TRAIN_VOICES, "train", clips_per_voice), breaths=(pool,),
                     recorded_breath_share=1.0)
+
+
+def unseen_voice_material(cache_dir: Path, *, clips_per_voice: int = 120) -> Material:
+    """The unheard-voice check set's material: :data:`UNHEARD_CHECK_VOICES` on the training texts,
+    with the training breath sources reshaped as in training, so only the speakers are new."""
+    train = load_material(cache_dir, "train", clips_per_voice=clips_per_voice)
+    voices = {voice.name: cached_pool(cache_dir, f"voice-{voice.name}",
+                                      functools.partial(render_voice, voice, "train", max_clips=clips_per_voice,
+                                                        seed=3000 + index))
+              for index, voice in enumerate(UNHEARD_CHECK_VOICES)}
+    return dataclasses.replace(train, voices=voices)
 
 
 def _voice_pools(cache_dir: Path, voices: tuple[Voice, ...], split: Split, clips_per_voice: int) -> dict[str, Pool]:

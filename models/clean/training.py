@@ -21,7 +21,13 @@ from models.clean.augment import SpecAugment
 from models.clean.episodes import compose_episode
 from models.clean.features import FEATURE_DIM, features_of
 from models.clean.labels import CLASS_NAMES, NUM_CLASSES
-from models.clean.sources import RANDOM_BREATH_SHARE, Material, load_material, unseen_breath_material
+from models.clean.sources import (
+    RANDOM_BREATH_SHARE,
+    Material,
+    load_material,
+    unseen_breath_material,
+    unseen_voice_material,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +72,8 @@ class TrainConfig:
     random_breath_share: float = RANDOM_BREATH_SHARE
     #: Random EQ and frequency masks on the training crops' log-mel (None: off).
     spec_augment: SpecAugment | None = None
+    #: Train on :data:`sources.MORE_TRAIN_VOICES` as well (the "more voices" candidate).
+    more_voices: bool = False
 
     def __post_init__(self) -> None:
         if self.cycle_steps is not None and (self.cycle_steps < 1 or self.steps % self.cycle_steps):
@@ -99,11 +107,13 @@ class TrainConfig:
             tag += "-no-" + "+".join(self.without_breaths)
         if self.random_breath_share != RANDOM_BREATH_SHARE:
             tag += f"-rand{self.random_breath_share:g}"
+        if self.more_voices:
+            tag += "-morevoices"
         return tag
 
     def training_material(self) -> Material:
         return load_material(self.cache_dir / "material", "train", without_breaths=self.without_breaths,
-                             random_breath_share=self.random_breath_share)
+                             random_breath_share=self.random_breath_share, more_voices=self.more_voices)
 
 
 @dataclass(frozen=True)
@@ -217,6 +227,21 @@ def ensure_unseen_breath_set(config: TrainConfig, key: str) -> Path:
     material = unseen_breath_material(config.cache_dir / "material", key)
     return _render_episode_set(material, path, episodes=config.val_episodes // 2, episode_s=config.val_episode_s,
                                seed=config.seed + 4242)
+
+
+def unseen_voice_set_path(cache_dir: Path) -> Path:
+    return cache_dir / f"unseen-voices-episodes-{SHARD_VERSION}.npz"
+
+
+def ensure_unseen_voice_set(config: TrainConfig) -> Path:
+    """Unheard-voice check episodes: four voices no detector trains on, training texts and breaths.
+    They measure how a training change carries over to new speakers without the held-out set."""
+    path = unseen_voice_set_path(config.cache_dir)
+    if path.exists():
+        return path
+    material = unseen_voice_material(config.cache_dir / "material")
+    return _render_episode_set(material, path, episodes=config.val_episodes // 2, episode_s=config.val_episode_s,
+                               seed=config.seed + 5555)
 
 
 def monitor_set(config: TrainConfig) -> Path:

@@ -9,9 +9,10 @@ Run from the repository root::
         --pair data-cache/clean/runs/full-cycle2.pt:data-cache/clean/tune-episodes-v5.npz
 
 Each ``--pair`` is ``DETECTOR:EPISODES`` (``shipped`` names the shipped weights, ``a.pt,b.pt`` an
-ensemble). Prints one line per pair: remove-class precision and recall, recall per class, speech
-frames cut and short-pause frames cut, the benchmark's measures (``models/clean/bench.py``); the
-JSON holds the same figures unrounded.
+ensemble; ``unseen-voices`` as EPISODES renders, the first time, and scores the unheard-voice check
+episodes of ``models.clean.training.ensure_unseen_voice_set``). Prints one line per pair:
+remove-class precision and recall, recall per class, speech frames cut and short-pause frames cut,
+the benchmark's measures (``models/clean/bench.py``); the JSON holds the same figures unrounded.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ import torch
 from tune_events import analyses_of, pair_parser, score_fields, score_set, score_summary
 
 from models.clean import bench
+from models.clean.training import TrainConfig, ensure_unseen_voice_set
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def main() -> None:
@@ -32,6 +36,9 @@ def main() -> None:
     rows = []
     for pair in args.pair:
         spec, episodes = pair.rsplit(":", 1)
+        if episodes == "unseen-voices":
+            episodes = str(ensure_unseen_voice_set(TrainConfig(cache_dir=REPO / "data-cache" / "clean",
+                                                               checkpoint=REPO / "training" / "clean" / "last.pt")))
         analyses, labels = analyses_of(spec, Path(episodes))
         scores = score_set(analyses, labels, settings)
         rows.append({"detector": spec, "episodes": episodes, **score_fields(scores)})
