@@ -26,6 +26,13 @@ def test_scores_attribute_missed_frames_to_their_class() -> None:
     assert scores.recall_by_class["long pause"] == 1.0 and scores.recall_by_class["breath"] == 0.0
     assert scores.missed_share_by_class["breath"] == 1.0 and scores.missed_share_by_class["long pause"] == 0.0
     assert 0.0 < scores.recall < 1.0 and scores.speech_removed == 0.0
+    # The counts behind the figures, kept so that runs over several held-out draws can be pooled.
+    # Frames in the collar at each speech boundary are not scored, hence fewer than 100 and 30.
+    ((found, called, true),) = scores.episode_counts
+    pause_found, pause_all = scores.class_counts["long pause"]
+    breath_found, breath_all = scores.class_counts["breath"]
+    assert found == called == pause_found == pause_all and 90 <= pause_all < 100
+    assert breath_found == 0 and 20 <= breath_all < 30 and true == pause_all + breath_all
 
 
 def test_precision_and_recall_come_with_intervals_over_episodes() -> None:

@@ -151,7 +151,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
          "recall_by_class": s.recall_by_class,
          "missed_share_by_class": s.missed_share_by_class,
          "speech_removed": s.speech_removed, "short_pauses_removed": s.short_pauses_removed,
-         "times_real_time": s.times_real_time} for s in results]}
+         "times_real_time": s.times_real_time, "episode_counts": [list(c) for c in s.episode_counts],
+         "class_counts": {k: list(c) for k, c in s.class_counts.items()}}
+        for s in results]}
     if args.long_minutes > 0:
         payload["long_file"] = _long_file_run(args.long_minutes, audio, args.threads, ctx)
 

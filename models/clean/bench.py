@@ -58,6 +58,11 @@ class Scores:
     #: Percentile-bootstrap 95 % intervals of precision and recall over episodes.
     precision_interval: tuple[float, float]
     recall_interval: tuple[float, float]
+    #: Per episode: remove-class frames found, frames called removable, true remove-class frames.
+    #: Kept so that several benchmark runs (held-out draws) can be pooled episode by episode.
+    episode_counts: tuple[tuple[int, int, int], ...]
+    #: Per remove class: frames found and frames in all (the counts behind ``recall_by_class``).
+    class_counts: dict[str, tuple[int, int]]
 
     @property
     def times_real_time(self) -> float:
@@ -182,6 +187,7 @@ def score(name: str, system: Callable[[np.ndarray], SystemOutput], audio: Sequen
 
     missed = sum(totals.get(f"{k} missed", 0.0) for k in REMOVE_CLASSES)
     tp, predicted, true_frames = per_episode.T
+    precision_interval, recall_interval = remove_class_intervals(per_episode)
     totals.update(tp=float(tp.sum()), pred=float(predicted.sum()), true=float(true_frames.sum()))
 
     return Scores(name=name, precision=ratio("tp", "pred"), recall=ratio("tp", "true"),
@@ -192,10 +198,20 @@ def score(name: str, system: Callable[[np.ndarray], SystemOutput], audio: Sequen
                   speech_removed=ratio("speech cut", "speech all"),
                   short_pauses_removed=ratio("short cut", "short all"), seconds=seconds,
                   audio_s=sum(a.shape[0] for a in audio) / ANALYSIS_SR,
-                  precision_interval=bootstrap_ratio_interval(tp, predicted, rng=np.random.default_rng(0),
-                                                              resamples=BOOTSTRAP_RESAMPLES),
-                  recall_interval=bootstrap_ratio_interval(tp, true_frames, rng=np.random.default_rng(1),
-                                                           resamples=BOOTSTRAP_RESAMPLES))
+                  precision_interval=precision_interval, recall_interval=recall_interval,
+                  episode_counts=tuple((int(a), int(b), int(c)) for a, b, c in per_episode),
+                  class_counts={k: (int(totals[f"{k} hit"]), int(totals[f"{k} all"])) for k in REMOVE_CLASSES})
+
+
+def remove_class_intervals(episode_counts: np.ndarray) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Percentile-bootstrap 95 % intervals of remove-class precision and recall over episodes.
+
+    ``episode_counts`` rows are (found, called removable, true) frames of one episode; episodes
+    are the unit because frames of one recording are not independent draws.
+    """
+    tp, predicted, true_frames = np.asarray(episode_counts, dtype=float).T
+    return (bootstrap_ratio_interval(tp, predicted, rng=np.random.default_rng(0), resamples=BOOTSTRAP_RESAMPLES),
+            bootstrap_ratio_interval(tp, true_frames, rng=np.random.default_rng(1), resamples=BOOTSTRAP_RESAMPLES))
 
 
 def bench_settings() -> PlanSettings:
@@ -203,5 +219,5 @@ def bench_settings() -> PlanSettings:
     return PlanSettings(max_pause_ms=LONG_PAUSE_S * 1000, target_pause_ms=500.0)
 
 
-__all__ = ["Scores", "SystemOutput", "bench_settings", "energy_cutter", "our_system", "pause_cutter", "score",
-           "silero_cutter", "system_output", "truth_masks"]
+__all__ = ["Scores", "SystemOutput", "bench_settings", "energy_cutter", "our_system", "pause_cutter",
+           "remove_class_intervals", "score", "silero_cutter", "system_output", "truth_masks"]
