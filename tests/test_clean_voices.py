@@ -60,3 +60,19 @@ def test_flite_voices_render_speech_at_the_analysis_rate() -> None:
         clip = pool.clip(index)
         assert clip.dtype == np.float32 and 0.5 * ANALYSIS_SR < clip.shape[0] < 20 * ANALYSIS_SR
         assert 20 * np.log10(np.sqrt(np.mean(clip**2))) > -40  # speech, not silence
+
+
+def test_a_letters_only_voice_hears_no_symbols(monkeypatch: pytest.MonkeyPatch) -> None:
+    spoken: list[str] = []
+
+    def fake_festival(voice: Voice, texts: list[str], workdir: Path) -> list[np.ndarray]:
+        spoken.extend(texts)
+        return [np.zeros(ANALYSIS_SR, dtype=np.float32) for _ in texts]
+
+    monkeypatch.setattr(sources, "_render_festival", fake_festival)
+    monkeypatch.setattr(sources, "texts_for", lambda split: ["press * to repeat", "say 'yes', or press #"])
+    sources.render_voice(Voice("ru", "festival", "voice_x", letters_only=True), "train", max_clips=2, seed=0)
+    assert sorted(spoken) == ["press to repeat", "say 'yes', or press"]
+    spoken.clear()
+    sources.render_voice(Voice("en", "festival", "voice_y"), "train", max_clips=2, seed=0)
+    assert "press * to repeat" in spoken  # other voices read the texts as they are

@@ -23,6 +23,7 @@ import functools
 import gzip
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -51,6 +52,9 @@ class Voice:
     name: str
     engine: str
     spec: str
+    #: Speak only letters, digits and plain punctuation: festival's Russian letter-to-sound rules
+    #: stop at a symbol such as "*" (the prompt texts' "press *"), where other voices read it.
+    letters_only: bool = False
 
 
 TRAIN_VOICES: tuple[Voice, ...] = (
@@ -91,7 +95,7 @@ UNHEARD_CHECK_VOICES: tuple[Voice, ...] = (
     Voice("flite-rms", "flite", "rms"),
     Voice("festival-czech-dita", "festival", "voice_czech_dita"),
     Voice("festival-fi-lj", "festival", "voice_suo_fi_lj_diphone"),
-    Voice("festival-ru-nsh", "festival", "voice_msu_ru_nsh_clunits"),
+    Voice("festival-ru-nsh", "festival", "voice_msu_ru_nsh_clunits", letters_only=True),
 )
 VAL_VOICES: tuple[Voice, ...] = (
     Voice("festival-slt", "festival", "voice_cmu_us_slt_arctic_hts"),
@@ -199,6 +203,8 @@ def render_voice(voice: Voice, split: Split, *, max_clips: int, seed: int) -> Po
         return Pool.from_clips([_load_16k(files[i]) for i in picks])
     texts = texts_for(split)
     chosen = [texts[i] for i in rng.permutation(len(texts))[:max_clips]]
+    if voice.letters_only:
+        chosen = [" ".join(re.sub(r"[^A-Za-z0-9',.?!-]", " ", text).split()) for text in chosen]
     with tempfile.TemporaryDirectory(prefix="reamend-tts-") as tmp:
         workdir = Path(tmp)
         if voice.engine == "espeak":
