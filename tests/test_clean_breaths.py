@@ -70,3 +70,33 @@ def test_check_episodes_take_every_breath_from_the_checked_source() -> None:
 
     assert all(np.std(clip) < 1e-3 * np.mean(clip) for clip in draws(1.0))
     assert not any(np.std(clip) < 1e-3 * abs(np.mean(clip)) for clip in draws(0.0))
+
+
+def test_concurrent_runs_render_the_same_shard_without_colliding(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two training runs sharing a cache render the same deterministic shard side by side; each
+    writes through its own temporary file, so neither finds its file renamed away by the other."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from models.clean.training import render_shard
+
+    both_written = threading.Barrier(2, timeout=30)
+    savez = np.savez
+
+    def savez_then_wait(*args: object, **kwargs: object) -> None:
+        savez(*args, **kwargs)  # type: ignore[arg-type]
+        both_written.wait()  # both runs have written before either renames: the racy moment
+
+    monkeypatch.setattr(np, "savez", savez_then_wait)
+    speech = Pool.from_clips([0.1 * np.sin(np.arange(ANALYSIS_SR) * 0.05).astype(np.float32)] * 2)
+    breath = Pool.from_clips([0.01 * np.ones(ANALYSIS_SR // 4, dtype=np.float32)])
+    material = Material(voices={"a": speech, "b": speech}, breaths=(breath,))
+    path = tmp_path / "train-v5-000-2s.npz"
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = [pool.submit(render_shard, material, path, episodes=2, episode_s=2.0, seed=3) for _ in range(2)]
+        for run in runs:
+            run.result()
+    with np.load(path) as data:
+        assert data["features"].shape[0] == 2 and data["labels"].shape[0] == 2
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]

@@ -34,6 +34,7 @@ from typing import Literal
 
 import numpy as np
 
+from models.atomic import atomic_path
 from models.audio_io import read_audio, resample, to_mono
 from models.clean.labels import ANALYSIS_SR
 from models.synth.soundfont_samples import assert_no_validation_samples
@@ -120,10 +121,8 @@ class Pool:
         return self.audio[self.offsets[index]:self.offsets[index + 1]]
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, audio=self.audio, offsets=self.offsets)
-        tmp.replace(path)
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, audio=self.audio, offsets=self.offsets)
 
     @classmethod
     def load(cls, path: Path) -> Pool:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from models.atomic import atomic_path
 from models.clean.augment import SpecAugment
 from models.clean.episodes import compose_episode
 from models.clean.features import FEATURE_DIM, features_of
@@ -133,9 +134,8 @@ def render_shard(material: Material, path: Path, *, episodes: int, episode_s: fl
             raise ValueError("a synthesized training episode holds NaN or infinite samples")
         feats.append(features_of(episode.audio).astype(np.float16))
         labels.append(episode.labels)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, features=np.stack(feats), labels=np.stack(labels))
-    tmp.replace(path)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, features=np.stack(feats), labels=np.stack(labels))
 
 
 def ensure_training_shards(config: TrainConfig, *, progress: Callable[[str], None] = log.info) -> list[Path]:
@@ -178,9 +178,8 @@ def _render_episode_set(material: Material, path: Path, *, episodes: int, episod
         episode = compose_episode(material, rng, duration_s=episode_s)
         audio.append(episode.audio)
         labels.append(episode.labels)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, audio=np.stack(audio), labels=np.stack(labels))
-    tmp.replace(path)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, audio=np.stack(audio), labels=np.stack(labels))
     return path
 
 
