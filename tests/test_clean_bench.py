@@ -77,3 +77,27 @@ def test_a_further_held_out_draw_is_its_own_set_and_leaves_the_first_alone(tmp_p
     assert training.validation_seed(config.seed, 1) == config.seed + 99  # the original benchmark's seed
     with pytest.raises(ValueError, match="draw"):
         training.ensure_validation_set(config, draw=0)
+
+
+def test_bench_chooses_one_episode_set_and_refuses_contradictions(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from daemon.commands import _bench_clean
+    from models.clean import training
+    from models.errors import UserInputError
+
+    monkeypatch.setattr(training, "ensure_unseen_voice_set", lambda config: config.cache_dir / "unseen.npz")
+    monkeypatch.setattr(training, "ensure_tuning_set", lambda config: config.cache_dir / "tuning.npz")
+
+    def args(**given: object) -> argparse.Namespace:
+        defaults: dict[str, object] = {"cache_dir": tmp_path, "episodes": 60, "draw": 1, "tuning_set": False,
+                                       "unseen_voices": False}
+        return argparse.Namespace(**{**defaults, **given})
+
+    assert _bench_clean._episode_set(args(unseen_voices=True)) == (tmp_path / "unseen.npz", "unheard-voice")
+    assert _bench_clean._episode_set(args(tuning_set=True)) == (tmp_path / "tuning.npz", "tuning")
+    for wrong, message in ((args(tuning_set=True, unseen_voices=True), "choose one"),
+                           (args(unseen_voices=True, draw=2), "check sets"), (args(draw=0), "1 or more")):
+        with pytest.raises(UserInputError, match=message):
+            _bench_clean._episode_set(wrong)

@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "further independent sets of --episodes episodes from the same held-out material")
     parser.add_argument("--tuning-set", action="store_true",
                         help="score the tuning episodes (training voices, new seeds) instead of the held-out ones")
+    parser.add_argument("--unseen-voices", action="store_true",
+                        help="score the unheard-voice check episodes (four voices of other synthesizers and "
+                             "languages that no detector trains on) instead of the held-out ones")
     parser.add_argument("--no-silero", action="store_true", help="skip the silero-vad baseline")
     parser.add_argument("--long-minutes", type=float, default=0.0,
                         help="also time a full 'reamend clean' on a synthesized 48 kHz stereo file this long "
@@ -116,24 +119,35 @@ def _watch_peak_rss(child: subprocess.Popen[str]) -> int:
     return peak
 
 
+def _episode_set(args: argparse.Namespace) -> tuple[Path, str]:
+    """The episodes to score (rendered the first time) and what they are, for the output."""
+    from models.clean.training import TrainConfig, ensure_tuning_set, ensure_unseen_voice_set, ensure_validation_set
+    from models.errors import UserInputError
+
+    config = TrainConfig(cache_dir=args.cache_dir, checkpoint=REPO / "training" / "clean" / "last.pt")
+    if args.draw < 1:
+        raise UserInputError(f"--draw must be 1 or more, not {args.draw}")
+    if args.tuning_set and args.unseen_voices:
+        raise UserInputError("--tuning-set and --unseen-voices are two different episode sets: choose one")
+    if (args.tuning_set or args.unseen_voices) and args.draw != 1:
+        raise UserInputError("--draw chooses a held-out draw; it does not apply to the check sets")
+    if args.tuning_set:
+        return ensure_tuning_set(config), "tuning"
+    if args.unseen_voices:
+        return ensure_unseen_voice_set(config), "unheard-voice"
+    return ensure_validation_set(config, draw=args.draw, episodes=args.episodes), f"held-out (draw {args.draw})"
+
+
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     import torch
 
     from models.clean import bench
-    from models.clean.training import TrainConfig, ensure_tuning_set, ensure_validation_set, load_validation_set
-    from models.errors import UserInputError
+    from models.clean.training import load_validation_set
 
     torch.set_num_threads(args.threads)
-    config = TrainConfig(cache_dir=args.cache_dir, checkpoint=REPO / "training" / "clean" / "last.pt")
-    if args.draw < 1:
-        raise UserInputError(f"--draw must be 1 or more, not {args.draw}")
-    if args.tuning_set and args.draw != 1:
-        raise UserInputError("--draw chooses a held-out draw; it does not apply to --tuning-set")
-    episodes_path = (ensure_tuning_set(config) if args.tuning_set
-                     else ensure_validation_set(config, draw=args.draw, episodes=args.episodes))
+    episodes_path, kind = _episode_set(args)
     audio, labels = load_validation_set(episodes_path)
     audio, labels = audio[: args.episodes], labels[: args.episodes]
-    kind = "tuning" if args.tuning_set else f"held-out (draw {args.draw})"
     minutes = audio.shape[0] * audio.shape[1] / 16000 / 60
     ctx.info(f"scoring {len(audio)} {kind} episodes ({minutes:.1f} min)")
     results = [bench.score(name, system, list(audio), list(labels)) for name, system in _systems(args)]
@@ -144,7 +158,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                      _f(s.recall_by_class["bump"]), _f(s.recall_by_class["noise"]),
                      f"{100 * s.speech_removed:.3f}%", f"{100 * s.short_pauses_removed:.2f}%",
                      f"{s.times_real_time:.0f}"))
-    payload: dict[str, Any] = {"episodes": len(audio), "set": "tuning" if args.tuning_set else f"draw {args.draw}",
+    payload: dict[str, Any] = {"episodes": len(audio), "set": kind,
                                "systems": [
         {"name": s.name, "precision": s.precision, "recall": s.recall,
          "precision_interval": list(s.precision_interval), "recall_interval": list(s.recall_interval),
@@ -159,7 +173,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
     def render() -> None:
         ctx.out.print(make_table(
-            f"clean benchmark: {len(audio)} held-out episodes (voices and breath soundfont never trained on)",
+            f"clean benchmark: {len(audio)} {kind} episodes",
             ("system", "P", "R", "pause R", "breath R", "click R", "bump R", "noise R", "speech cut",
              "short cut", "xRT"), rows))
         ctx.out.print(make_table("remove class, 95 % intervals over episodes (percentile bootstrap)",
