@@ -10,23 +10,20 @@ Run from the repository root::
 
 Each ``--pair`` is ``DETECTOR:EPISODES`` (``shipped`` names the shipped weights, ``a.pt,b.pt`` an
 ensemble; ``unseen-voices`` as EPISODES renders, the first time, and scores the unheard-voice check
-episodes of ``models.clean.training.ensure_unseen_voice_set``). Prints one line per pair:
-remove-class precision and recall, recall per class, speech frames cut and short-pause frames cut,
-the benchmark's measures (``models/clean/bench.py``); the JSON holds the same figures unrounded.
+episodes of ``models.clean.training.ensure_unseen_voice_set``, as in every harness's ``--pair``).
+Prints one line per pair: remove-class precision and recall, recall per class, speech frames cut and
+short-pause frames cut, the benchmark's measures (``models/clean/bench.py``); the JSON holds the same
+figures unrounded.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import torch
-from tune_events import analyses_of, pair_parser, score_fields, score_set, score_summary
+from tune_events import analyses_of, pair_parser, score_fields, score_set, score_summary, split_pair
 
 from models.clean import bench
-from models.clean.training import TrainConfig, ensure_unseen_voice_set
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def main() -> None:
@@ -35,13 +32,10 @@ def main() -> None:
     settings = bench.bench_settings()
     rows = []
     for pair in args.pair:
-        spec, episodes = pair.rsplit(":", 1)
-        if episodes == "unseen-voices":
-            episodes = str(ensure_unseen_voice_set(TrainConfig(cache_dir=REPO / "data-cache" / "clean",
-                                                               checkpoint=REPO / "training" / "clean" / "last.pt")))
-        analyses, labels = analyses_of(spec, Path(episodes))
+        spec, episodes = split_pair(pair)
+        analyses, labels = analyses_of(spec, episodes)
         scores = score_set(analyses, labels, settings)
-        rows.append({"detector": spec, "episodes": episodes, **score_fields(scores)})
+        rows.append({"detector": spec, "episodes": str(episodes), **score_fields(scores)})
         print(f"{pair}: {score_summary(scores)}", flush=True)
         args.out.write_text(json.dumps(rows, indent=2))
 

