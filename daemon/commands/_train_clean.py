@@ -24,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--more-voices", action="store_true",
                         help="also train on six more voices (flite awb and festival voices of other languages); "
                              "not the shipped recipe")
+    parser.add_argument("--floor-labels", action="store_true",
+                        help="with --more-voices: label those voices' pauses and clip ends relative to "
+                             "their own noise floor instead of 45-50 dB under the peak")
     parser.add_argument("--train-seed", type=int, default=None,
                         help="seed of the weights' start and the crops drawn (default: the data seed, 1234)")
     export = parser.add_mutually_exclusive_group()
@@ -43,7 +46,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         try:
             config = TrainConfig(cache_dir=args.cache_dir, checkpoint=args.checkpoint, steps=args.steps,
                                  cycle_steps=args.cycle_steps, shards=args.shards, more_voices=args.more_voices,
-                                 train_seed=args.train_seed)
+                                 floor_labels=args.floor_labels, train_seed=args.train_seed)
         except ValueError as exc:
             raise UserInputError(str(exc)) from exc
         train(config, progress=ctx.info)

@@ -36,14 +36,49 @@ class Episode:
     labels: np.ndarray
 
 
-def _internal_pauses(clip: np.ndarray) -> list[tuple[int, int]]:
-    """Sample ranges inside an utterance quiet enough, long enough (>= 120 ms) to be pauses."""
+#: Depth under an utterance's loudest 10 ms frame from which its edges are trimmed and a run of
+#: 120 ms or more inside it is a pause, for voices synthesised over digital silence.
+SILENCE_TRIM_DB = 50.0
+SILENCE_PAUSE_DB = 45.0
+#: For voices whose synthesis leaves a noise floor (:attr:`Material.floor_labelled`), both depths
+#: are taken this far over the clip's own floor (its 5th percentile of frame energy) instead, and
+#: never shallower than :data:`FLOOR_LABEL_MIN_DB`: with a floor 48 dB down, a 45 dB rule finds no
+#: pause between phrases and labels the floor at the clip's ends speech, which teaches a detector
+#: to hold on to speech into the pauses around it.
+FLOOR_LABEL_MARGIN_DB = 10.0
+FLOOR_LABEL_MIN_DB = 35.0
+
+
+def _frame_energy_db(clip: np.ndarray) -> np.ndarray:
     hop = SR // 100
     count = clip.shape[0] // hop
-    if count < 3:
+    return 10 * np.log10(np.mean(clip[: count * hop].reshape(count, hop) ** 2, axis=1) + 1e-12)
+
+
+def label_depths(clip: np.ndarray, *, floor_relative: bool) -> tuple[float, float]:
+    """dB under the clip's loudest frame at which its edges are trimmed and its pauses begin."""
+    if not floor_relative or clip.shape[0] < 3 * (SR // 100):
+        return SILENCE_TRIM_DB, SILENCE_PAUSE_DB
+    energy = _frame_energy_db(clip)
+    floor_depth = float(energy.max() - np.percentile(energy, 5.0)) - FLOOR_LABEL_MARGIN_DB
+    return (float(np.clip(floor_depth, FLOOR_LABEL_MIN_DB, SILENCE_TRIM_DB)),
+            float(np.clip(floor_depth, FLOOR_LABEL_MIN_DB, SILENCE_PAUSE_DB)))
+
+
+def trimmed_utterance(clip: np.ndarray, *, floor_relative: bool = False) -> tuple[np.ndarray, float]:
+    """A voice clip as an episode uses it (edges trimmed), and the depth of its pauses in dB."""
+    trim_db, pause_db = label_depths(clip, floor_relative=floor_relative)
+    return trim_silence(clip, floor_db=-trim_db), pause_db
+
+
+def internal_pauses(clip: np.ndarray, *, depth_db: float) -> list[tuple[int, int]]:
+    """Sample ranges inside an utterance quiet enough (``depth_db`` under its loudest frame) and
+    long enough (>= 120 ms) to be pauses."""
+    hop = SR // 100
+    if clip.shape[0] // hop < 3:
         return []
-    energy = 10 * np.log10(np.mean(clip[: count * hop].reshape(count, hop) ** 2, axis=1) + 1e-12)
-    quiet = energy < energy.max() - 45.0
+    energy = _frame_energy_db(clip)
+    quiet = energy < energy.max() - depth_db
     runs = []
     start = None
     for index, flag in enumerate(np.append(quiet, False)):
@@ -168,7 +203,8 @@ def compose_episode(material: Material, rng: np.random.Generator, *, duration_s:
     n = int(duration_s * SR)
     tl = _Timeline(n)
     names = sorted(material.voices)
-    speakers = [material.voices[names[int(i)]] for i in rng.choice(len(names), size=2, replace=False)]
+    speaker_names = [names[int(i)] for i in rng.choice(len(names), size=2, replace=False)]
+    speakers = [material.voices[name] for name in speaker_names]
     two_voices = rng.random() < 0.3
     speaker_gain = [1.0, 10 ** (rng.uniform(-6, 6) / 20)]
     speech_rms, speech_peak = 0.1, 0.5
@@ -178,13 +214,14 @@ def compose_episode(material: Material, rng: np.random.Generator, *, duration_s:
         while cursor < n:
             who = int(two_voices and rng.random() < 0.5)
             pool = speakers[who]
-            utterance = trim_silence(pool.clip(int(rng.integers(len(pool)))), floor_db=-50.0)
-            utterance = utterance / (sounds.rms(utterance) + 1e-9) * speech_rms * speaker_gain[who]
-            utterance = utterance * 10 ** (rng.uniform(-3, 3) / 20)
-            tl.add(utterance, cursor, SPEECH)
-            for lo, hi in _internal_pauses(utterance):
+            clip, pause_db = trimmed_utterance(pool.clip(int(rng.integers(len(pool)))),
+                                               floor_relative=speaker_names[who] in material.floor_labelled)
+            clip = clip / (sounds.rms(clip) + 1e-9) * speech_rms * speaker_gain[who]
+            clip = clip * 10 ** (rng.uniform(-3, 3) / 20)
+            tl.add(clip, cursor, SPEECH)
+            for lo, hi in internal_pauses(clip, depth_db=pause_db):
                 tl.clear_to_pause(cursor + lo, cursor + hi)
-            gap_start = cursor + utterance.shape[0]
+            gap_start = cursor + clip.shape[0]
             gap_end = gap_start + int(_gap_seconds(rng) * SR)
             _fill_gap(tl, material, rng, gap_start=gap_start, gap_end=min(gap_end, n), speech_rms=speech_rms,
                       speech_peak=speech_peak)

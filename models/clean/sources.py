@@ -411,6 +411,9 @@ class Material:
     #: Evaluation only: share of breaths taken from ``breaths[0]`` (the rest are synthesized
     #: inhales). 0.4 is the held-out benchmark's mix; a leave-one-source-out check uses 1.0.
     recorded_breath_share: float = 0.4
+    #: Voices labelled relative to their own noise floor (``episodes.label_depths``): the
+    #: synthesizers whose silence is not digital silence.
+    floor_labelled: frozenset[str] = frozenset()
 
 
 #: Share of domain-randomised breaths in training episodes (v5 recipe).
@@ -437,22 +440,27 @@ def _train_breath_pools(cache_dir: Path, keys: tuple[str, ...]) -> list[Pool]:
 
 
 def load_material(cache_dir: Path, split: Split, *, clips_per_voice: int = 120, without_breaths: tuple[str, ...] = (),
-                  random_breath_share: float = RANDOM_BREATH_SHARE, more_voices: bool = False) -> Material:
+                  random_breath_share: float = RANDOM_BREATH_SHARE, more_voices: bool = False,
+                  floor_labels: bool = False) -> Material:
     """Render (first time) or load the split's material from ``cache_dir``.
 
     ``without_breaths`` drops training breath sources by key (leave-one-source-out runs);
     ``random_breath_share`` sets the share of domain-randomised breaths (0: the v4 recipe);
-    ``more_voices`` adds :data:`MORE_TRAIN_VOICES` to the training voices.
+    ``more_voices`` adds :data:`MORE_TRAIN_VOICES` to the training voices, and ``floor_labels``
+    labels those voices relative to their own noise floor.
     """
+    if floor_labels and not more_voices:
+        raise ValueError("floor_labels applies to the more-voices recipe's voices; use it with more_voices")
     if split == "train":
         unknown = set(without_breaths) - set(train_breath_keys())
         if unknown:
             raise ValueError(f"unknown breath sources {sorted(unknown)}; known: {train_breath_keys()}")
         keys = tuple(k for k in train_breath_keys() if k not in without_breaths)
         voices = TRAIN_VOICES + MORE_TRAIN_VOICES if more_voices else TRAIN_VOICES
+        floor_labelled = frozenset(voice.name for voice in MORE_TRAIN_VOICES) if floor_labels else frozenset()
         return Material(voices=_voice_pools(cache_dir, voices, split, clips_per_voice),
                         breaths=tuple(_train_breath_pools(cache_dir, keys)), augment_breaths=True,
-                        random_breath_share=random_breath_share)
+                        random_breath_share=random_breath_share, floor_labelled=floor_labelled)
     breaths = tuple(cached_pool(cache_dir, preset.cache_name, functools.partial(render_gm_breaths, preset, seed=7))
                     for preset in VAL_BREATHS)
     return Material(voices=_voice_pools(cache_dir, VAL_VOICES, split, clips_per_voice), breaths=breaths)

@@ -75,8 +75,12 @@ class TrainConfig:
     spec_augment: SpecAugment | None = None
     #: Train on :data:`sources.MORE_TRAIN_VOICES` as well (the "more voices" candidate).
     more_voices: bool = False
+    #: Label the more-voices recipe's voices relative to their own noise floor.
+    floor_labels: bool = False
 
     def __post_init__(self) -> None:
+        if self.floor_labels and not self.more_voices:
+            raise ValueError("floor_labels applies to the more-voices recipe's voices; use it with more_voices")
         if self.cycle_steps is not None and (self.cycle_steps < 1 or self.steps % self.cycle_steps):
             raise ValueError(f"steps ({self.steps}) must be a whole number of cycles of {self.cycle_steps}")
 
@@ -110,11 +114,14 @@ class TrainConfig:
             tag += f"-rand{self.random_breath_share:g}"
         if self.more_voices:
             tag += "-morevoices"
+        if self.floor_labels:
+            tag += "-floorlabels"
         return tag
 
     def training_material(self) -> Material:
         return load_material(self.cache_dir / "material", "train", without_breaths=self.without_breaths,
-                             random_breath_share=self.random_breath_share, more_voices=self.more_voices)
+                             random_breath_share=self.random_breath_share, more_voices=self.more_voices,
+                             floor_labels=self.floor_labels)
 
 
 @dataclass(frozen=True)

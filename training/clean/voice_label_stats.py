@@ -1,14 +1,16 @@
 """How much of each voice's speech label is quiet: the label-noise check behind the more-voices lead.
 
 Episodes label a whole utterance as speech except its internal pauses (runs of at least 120 ms,
-45 dB under the utterance's loudest 10 ms frame; ``episodes._internal_pauses``). A voice whose pauses
+45 dB under the utterance's loudest 10 ms frame; ``episodes.internal_pauses``). A voice whose pauses
 between words are not that quiet hands the detector quiet stretches labelled speech, which teaches it
 to hold on to speech at the ends of pauses. For every training, more-voices and unheard-check voice
 (never the held-out ones: this is for choosing training material) this prints the share of its
 frames (first 60 clips, trimmed as episodes trim them) labelled speech although 30 or 40 dB under
-the clip's loudest frame, and the share labelled internal pause.
+the clip's loudest frame, and the share labelled internal pause. ``--floor-labels`` labels the
+more-voices recipe's voices relative to their own noise floor, as ``reamend train clean
+--more-voices --floor-labels`` does (``episodes.label_depths``).
 
-Run: python training/clean/voice_label_stats.py [--cache-dir data-cache/clean/material]
+Run: python training/clean/voice_label_stats.py [--floor-labels] [--cache-dir data-cache/clean/material]
 """
 
 from __future__ import annotations
@@ -18,25 +20,25 @@ from pathlib import Path
 
 import numpy as np
 
-from models.clean.episodes import _internal_pauses
+from models.clean.episodes import internal_pauses, trimmed_utterance
 from models.clean.labels import HOP
 from models.clean.sources import (
     MORE_TRAIN_VOICES,
     TRAIN_VOICES,
     UNHEARD_CHECK_VOICES,
     Pool,
-    trim_silence,
 )
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def label_shares(clip: np.ndarray) -> tuple[int, int, int, int]:
+def label_shares(raw: np.ndarray, *, floor_relative: bool) -> tuple[int, int, int, int]:
     """Frames, speech-labelled frames 30 and 40 dB under the loudest, internal-pause frames."""
+    clip, pause_db = trimmed_utterance(raw, floor_relative=floor_relative)
     count = clip.shape[0] // HOP
     energy = 10 * np.log10(np.mean(clip[: count * HOP].reshape(count, HOP) ** 2, axis=1) + 1e-12)
     speech = np.ones(count, dtype=bool)
-    for lo, hi in _internal_pauses(clip):
+    for lo, hi in internal_pauses(clip, depth_db=pause_db):
         speech[lo // HOP:hi // HOP] = False
     below = energy - energy.max()
     return count, int(np.sum(speech & (below < -30))), int(np.sum(speech & (below < -40))), int(np.sum(~speech))
@@ -44,6 +46,8 @@ def label_shares(clip: np.ndarray) -> tuple[int, int, int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--floor-labels", action="store_true",
+                        help="label the more-voices recipe's voices relative to their noise floor")
     parser.add_argument("--cache-dir", type=Path, default=REPO / "data-cache" / "clean" / "material")
     args = parser.parse_args()
     groups = (("train", TRAIN_VOICES), ("more", MORE_TRAIN_VOICES), ("unheard", UNHEARD_CHECK_VOICES))
@@ -55,7 +59,8 @@ def main() -> None:
                 print(f"{group:9s} {voice.name:24s} not rendered yet ({path.name})")
                 continue
             pool = Pool.load(path)
-            totals = np.sum([label_shares(trim_silence(pool.clip(i), floor_db=-50.0))
+            relative = args.floor_labels and group == "more"
+            totals = np.sum([label_shares(pool.clip(i), floor_relative=relative)
                              for i in range(min(60, len(pool)))], axis=0)
             frames = max(int(totals[0]), 1)
             print(f"{group:9s} {voice.name:24s} {frames:6d}  {totals[1] / frames:12.3f}  {totals[2] / frames:12.3f}  "
