@@ -1,0 +1,60 @@
+"""Floor-relative labels of the more-voices recipe (``reamend train clean --more-voices
+--floor-labels``): a voice synthesised over a noise floor gets its phrase pauses and its clip ends
+labelled as a voice over digital silence does, and nothing else's labels change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.clean import sources
+from models.clean.episodes import SILENCE_PAUSE_DB, SILENCE_TRIM_DB, internal_pauses, label_depths, trimmed_utterance
+from models.clean.labels import ANALYSIS_SR
+from models.clean.sources import MORE_TRAIN_VOICES, Pool
+from models.clean.training import SHARD_VERSION, TrainConfig
+
+SR = ANALYSIS_SR
+
+
+def phrase_pair(floor_db: float, rng: np.random.Generator) -> np.ndarray:
+    """Floor, a 0.6 s 'phrase', 0.3 s of floor, another phrase, floor: a TTS clip with a pause."""
+    def floor(seconds: float) -> np.ndarray:
+        return rng.normal(0.0, 10 ** (floor_db / 20), int(seconds * SR))
+
+    t = np.arange(int(0.6 * SR)) / SR
+    phrase = 0.5 * np.sin(2 * np.pi * 180 * t) * np.hanning(t.shape[0]) ** 0.2
+    return np.concatenate([floor(0.2), phrase + floor(0.6), floor(0.3), phrase + floor(0.6), floor(0.2)])
+
+
+def test_a_pause_on_a_noise_floor_is_found_only_with_floor_labels() -> None:
+    clip = phrase_pair(-48.0, np.random.default_rng(0)).astype(np.float32)
+    plain, plain_db = trimmed_utterance(clip)
+    assert (plain_db, internal_pauses(plain, depth_db=plain_db)) == (SILENCE_PAUSE_DB, [])
+    # The clip's floor is kept as "speech" at both ends by the 50 dB trim.
+    assert plain.shape[0] > 1.6 * SR
+    relative, relative_db = trimmed_utterance(clip, floor_relative=True)
+    pauses = internal_pauses(relative, depth_db=relative_db)
+    assert len(pauses) == 1 and 0.2 * SR < pauses[0][1] - pauses[0][0] <= 0.3 * SR
+    assert relative.shape[0] < 1.55 * SR  # the floor at the clip's ends is trimmed
+
+
+def test_digital_silence_keeps_the_usual_depths() -> None:
+    clip = phrase_pair(-140.0, np.random.default_rng(1))
+    assert label_depths(clip, floor_relative=True) == (SILENCE_TRIM_DB, SILENCE_PAUSE_DB)
+    # A very noisy voice is never labelled closer than 35 dB to its loudest frame.
+    noisy = phrase_pair(-20.0, np.random.default_rng(2))
+    assert label_depths(noisy, floor_relative=True) == (35.0, 35.0)
+
+
+def test_floor_labels_apply_to_the_more_voices_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sources, "cached_pool",
+                        lambda cache_dir, name, build: Pool.from_clips([np.zeros(SR, dtype=np.float32)]))
+    monkeypatch.setattr(sources, "_train_breath_pools", lambda cache_dir, keys: [])
+    config = TrainConfig(cache_dir=tmp_path, checkpoint=tmp_path / "c.pt", more_voices=True, floor_labels=True)
+    assert config.recipe_tag == f"{SHARD_VERSION}-morevoices-floorlabels"
+    assert config.training_material().floor_labelled == {voice.name for voice in MORE_TRAIN_VOICES}
+    assert sources.load_material(tmp_path, "train", more_voices=True).floor_labelled == frozenset()
+    with pytest.raises(ValueError, match="more_voices"):
+        TrainConfig(cache_dir=tmp_path, checkpoint=tmp_path / "c.pt", floor_labels=True)
