@@ -53,8 +53,9 @@ def test_leave_one_source_out_config_names_its_shards(tmp_path: Path) -> None:
     full = TrainConfig(cache_dir=tmp_path, checkpoint=tmp_path / "c.pt")
     loso = TrainConfig(cache_dir=tmp_path, checkpoint=tmp_path / "c.pt", without_breaths=("fluidr3_gm-121",),
                        random_breath_share=0.0)
-    assert full.recipe_tag == SHARD_VERSION and full.random_breath_share == RANDOM_BREATH_SHARE
-    assert loso.recipe_tag == f"{SHARD_VERSION}-no-fluidr3_gm-121-rand0"
+    assert full.recipe_tag == f"{SHARD_VERSION}-morevoices-floorlabels"
+    assert full.random_breath_share == RANDOM_BREATH_SHARE
+    assert loso.recipe_tag == f"{SHARD_VERSION}-no-fluidr3_gm-121-rand0-morevoices-floorlabels"
     with pytest.raises(ValueError, match="unknown breath sources"):
         load_material(tmp_path, "train", without_breaths=("timgm6mb-121",))
 

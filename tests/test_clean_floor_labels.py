@@ -1,6 +1,6 @@
-"""Floor-relative labels of the more-voices recipe (``reamend train clean --more-voices
---floor-labels``): a voice synthesised over a noise floor gets its phrase pauses and its clip ends
-labelled as a voice over digital silence does, and nothing else's labels change."""
+"""Floor-relative labels of the shipped v6 recipe's added voices (``reamend train clean``): a voice
+synthesised over a noise floor gets its phrase pauses and its clip ends labelled as a voice over
+digital silence does, and nothing else's labels change; the command line's recipes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.clean import sources
+from daemon.cli import main
+from models.clean import sources, training
 from models.clean.episodes import SILENCE_PAUSE_DB, SILENCE_TRIM_DB, internal_pauses, label_depths, trimmed_utterance
 from models.clean.labels import ANALYSIS_SR
 from models.clean.sources import MORE_TRAIN_VOICES, Pool
@@ -52,9 +53,23 @@ def test_floor_labels_apply_to_the_more_voices_only(tmp_path: Path, monkeypatch:
     monkeypatch.setattr(sources, "cached_pool",
                         lambda cache_dir, name, build: Pool.from_clips([np.zeros(SR, dtype=np.float32)]))
     monkeypatch.setattr(sources, "_train_breath_pools", lambda cache_dir, keys: [])
-    config = TrainConfig(cache_dir=tmp_path, checkpoint=tmp_path / "c.pt", more_voices=True, floor_labels=True)
+    config = TrainConfig(cache_dir=tmp_path, checkpoint=tmp_path / "c.pt")
     assert config.recipe_tag == f"{SHARD_VERSION}-morevoices-floorlabels"
     assert config.training_material().floor_labelled == {voice.name for voice in MORE_TRAIN_VOICES}
     assert sources.load_material(tmp_path, "train", more_voices=True).floor_labelled == frozenset()
     with pytest.raises(ValueError, match="more_voices"):
-        TrainConfig(cache_dir=tmp_path, checkpoint=tmp_path / "c.pt", floor_labels=True)
+        TrainConfig(cache_dir=tmp_path, checkpoint=tmp_path / "c.pt", more_voices=False)
+
+
+def test_the_command_line_trains_the_shipped_recipe_by_default(monkeypatch: pytest.MonkeyPatch,
+                                                               tmp_path: Path) -> None:
+    trained: list[TrainConfig] = []
+    monkeypatch.setattr(training, "train", lambda config, progress: trained.append(config))
+    common = ["train", "clean", "--no-export", "--cache-dir", str(tmp_path), "--checkpoint", str(tmp_path / "c.pt")]
+    assert main(common) == 0
+    assert main([*common, "--recipe", "v5", "--more-voices", "--steps", "100"]) == 0
+    shipped, candidate = trained
+    assert (shipped.more_voices, shipped.floor_labels, shipped.shards, shipped.steps) == (True, True, 22, 3500)
+    assert (candidate.more_voices, candidate.floor_labels, candidate.shards, candidate.steps) == (True, False, 16, 100)
+    # The v5 candidates' flags on the shipped recipe are refused, not silently ignored.
+    assert main([*common, "--more-voices"]) == 2

@@ -17,16 +17,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where rendered material, shards and validation episodes are cached")
     parser.add_argument("--checkpoint", type=Path, default=REPO / "training" / "clean" / "last.pt",
                         help="resumable checkpoint (model + optimizer + step)")
-    parser.add_argument("--steps", type=int, default=2500, help="total optimizer steps")
+    parser.add_argument("--recipe", choices=("v6", "v5"), default="v6",
+                        help="v6 (shipped): 22 voices, the six added ones labelled relative to their noise floor, "
+                             "22 shards, 3500 steps; v5: the 16-voice recipe before it (16 shards, 2500 steps)")
+    parser.add_argument("--steps", type=int, default=None, help="total optimizer steps (default: the recipe's)")
     parser.add_argument("--cycle-steps", type=int, default=None,
                         help="learning-rate cycle length (warm restarts; steps must be a whole number of cycles)")
-    parser.add_argument("--shards", type=int, default=16, help="training shards of 250 episodes of 8 s")
+    parser.add_argument("--shards", type=int, default=None,
+                        help="training shards of 250 episodes of 8 s (default: the recipe's)")
     parser.add_argument("--more-voices", action="store_true",
-                        help="also train on six more voices (flite awb and festival voices of other languages); "
-                             "not the shipped recipe")
+                        help="with --recipe v5: add v6's six voices (flite awb and festival voices of other "
+                             "languages), as the candidates of training/clean/more-voices-rule.md did")
     parser.add_argument("--floor-labels", action="store_true",
-                        help="with --more-voices: label those voices' pauses and clip ends relative to "
-                             "their own noise floor instead of 45-50 dB under the peak")
+                        help="with --recipe v5 --more-voices: label those voices' pauses and clip ends relative "
+                             "to their own noise floor instead of 45-50 dB under the peak, as v6 does")
     parser.add_argument("--train-seed", type=int, default=None,
                         help="seed of the weights' start and the crops drawn (default: the data seed, 1234)")
     export = parser.add_mutually_exclusive_group()
@@ -37,16 +41,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from models.clean.training import TrainConfig, export_weights, train
+    from models.clean.training import RECIPES, TrainConfig, export_weights, train
     from models.errors import UserInputError
     from models.registry import WEIGHTS_DIR
 
     weights_path = WEIGHTS_DIR / f"{WEIGHTS_NAME}.pt"
     if not args.export_only:
+        if args.recipe == "v6" and (args.more_voices or args.floor_labels):
+            raise UserInputError("--more-voices and --floor-labels modify the v5 recipe (v6 already has both): "
+                                 "add --recipe v5")
+        recipe = dict(RECIPES[args.recipe])
+        if args.recipe == "v5":
+            recipe.update(more_voices=args.more_voices, floor_labels=args.floor_labels)
+        for name in ("steps", "shards"):
+            if getattr(args, name) is not None:
+                recipe[name] = getattr(args, name)
         try:
-            config = TrainConfig(cache_dir=args.cache_dir, checkpoint=args.checkpoint, steps=args.steps,
-                                 cycle_steps=args.cycle_steps, shards=args.shards, more_voices=args.more_voices,
-                                 floor_labels=args.floor_labels, train_seed=args.train_seed)
+            config = TrainConfig(cache_dir=args.cache_dir, checkpoint=args.checkpoint, cycle_steps=args.cycle_steps,
+                                 train_seed=args.train_seed, **recipe)
         except ValueError as exc:
             raise UserInputError(str(exc)) from exc
         train(config, progress=ctx.info)

@@ -42,16 +42,28 @@ CLASS_WEIGHTS = (2.5, 1.0, 3.0, 6.0, 3.0, 2.0)
 SHARD_VERSION = "v5"
 
 
+#: Training recipes: which voices, how many shards of 250 episodes, how many steps. v6 is shipped:
+#: the 16 v5 voices plus :data:`sources.MORE_TRAIN_VOICES` labelled relative to their own noise floor,
+#: with shards and steps scaled by 22/16 so that every v5 voice is seen as often as in v5
+#: (``training/clean/floor-labels-2-rule.md``). v5 is the recipe before it, kept for comparisons.
+RECIPES: dict[str, dict[str, Any]] = {
+    "v6": {"more_voices": True, "floor_labels": True, "shards": 22, "steps": 3500},
+    "v5": {"more_voices": False, "floor_labels": False, "shards": 16, "steps": 2500},
+}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
+    """One training run; the defaults are the shipped recipe (:data:`RECIPES` ``v6``)."""
+
     cache_dir: Path
     checkpoint: Path
-    shards: int = 16
+    shards: int = 22
     episodes_per_shard: int = 250
     episode_s: float = 8.0
     val_episodes: int = 60
     val_episode_s: float = 30.0
-    steps: int = 2500
+    steps: int = 3500
     #: Length of one one-cycle learning-rate cycle (None: one cycle over ``steps``). ``steps``
     #: must be a whole number of cycles; every cycle after the first is a warm restart: same
     #: optimizer state, a fresh one-cycle schedule, and the crops' random streams re-seeded from
@@ -73,10 +85,10 @@ class TrainConfig:
     random_breath_share: float = RANDOM_BREATH_SHARE
     #: Random EQ and frequency masks on the training crops' log-mel (None: off).
     spec_augment: SpecAugment | None = None
-    #: Train on :data:`sources.MORE_TRAIN_VOICES` as well (the "more voices" candidate).
-    more_voices: bool = False
-    #: Label the more-voices recipe's voices relative to their own noise floor.
-    floor_labels: bool = False
+    #: Train on :data:`sources.MORE_TRAIN_VOICES` as well.
+    more_voices: bool = True
+    #: Label those voices relative to their own noise floor (``episodes.label_depths``).
+    floor_labels: bool = True
 
     def __post_init__(self) -> None:
         if self.floor_labels and not self.more_voices:

@@ -7,7 +7,8 @@ source (:func:`models.clean.training.ensure_unseen_breath_set`). Comparing recip
 ``--spec-augment [--breath-eq-db DB]`` adds training-time spectral augmentation; ``--cycle-steps N
 --resume-from CKPT`` continues a finished run with warm restarts of the learning rate) chooses the
 recipe without reading the held-out benchmark. ``--score-only CHECKPOINT`` scores an
-existing checkpoint or weights file on the same episodes.
+existing checkpoint or weights file on the same episodes. ``--recipe v5`` trains on the 16 voices of
+the recipe before v6 (every leave-one-source-out result in ``docs/clean.md`` was made that way).
 
 Run from the repository root, e.g.::
 
@@ -36,6 +37,7 @@ from models.clean import bench
 from models.clean.augment import SpecAugment
 from models.clean.network import FrameNet  # noqa: F401  (registers the architecture)
 from models.clean.training import (
+    RECIPES,
     TrainConfig,
     detector_from_checkpoints,
     ensure_unseen_breath_set,
@@ -55,6 +57,8 @@ def main() -> None:
                         help="with --spec-augment: random EQ of up to this many dB on breath frames only")
     parser.add_argument("--train-seed", type=int, default=None,
                         help="seed of the weights' start and the crops (same shards): a second ensemble member")
+    parser.add_argument("--recipe", choices=tuple(RECIPES), default="v6",
+                        help="whose voices (steps and shards are this script's own)")
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--cycle-steps", type=int, default=None,
                         help="learning-rate cycle length (steps a whole number of cycles): warm restarts")
@@ -66,7 +70,9 @@ def main() -> None:
                         help="score this checkpoint (several: their ensemble) instead of training")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    extra: dict[str, Any] = {} if args.random_share is None else {"random_breath_share": args.random_share}
+    extra: dict[str, Any] = {key: RECIPES[args.recipe][key] for key in ("more_voices", "floor_labels")}
+    if args.random_share is not None:
+        extra["random_breath_share"] = args.random_share
     if args.train_seed is not None:
         extra["train_seed"] = args.train_seed
     if args.spec_augment:
