@@ -4,6 +4,7 @@ digital silence does, and nothing else's labels change; the command line's recip
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -73,3 +74,18 @@ def test_the_command_line_trains_the_shipped_recipe_by_default(monkeypatch: pyte
     assert (candidate.more_voices, candidate.floor_labels, candidate.shards, candidate.steps) == (True, False, 16, 100)
     # The v5 candidates' flags on the shipped recipe are refused, not silently ignored.
     assert main([*common, "--more-voices"]) == 2
+
+
+def test_a_finished_run_of_other_data_is_not_taken_for_this_recipe(tmp_path: Path) -> None:
+    import torch
+
+    checkpoint = tmp_path / "last.pt"
+    v6 = TrainConfig(cache_dir=tmp_path, checkpoint=checkpoint)
+    torch.save({"step": 3500, "train_config": {k: str(v) for k, v in dataclasses.asdict(v6).items()}}, checkpoint)
+    v5 = TrainConfig(cache_dir=tmp_path, checkpoint=checkpoint, **training.RECIPES["v5"])
+    with pytest.raises(ValueError, match="finished run"):
+        training.train(v5, progress=lambda message: None)
+    # The v5 checkpoint before v6 saved no voice fields: it reads as v5 data, not as v6's.
+    torch.save({"step": 4000, "train_config": {"without_breaths": "()", "random_breath_share": "0.35"}}, checkpoint)
+    with pytest.raises(ValueError, match="finished run"):
+        training.train(v6, progress=lambda message: None)

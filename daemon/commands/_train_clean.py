@@ -59,9 +59,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         try:
             config = TrainConfig(cache_dir=args.cache_dir, checkpoint=args.checkpoint, cycle_steps=args.cycle_steps,
                                  train_seed=args.train_seed, **recipe)
+            train(config, progress=ctx.info)
         except ValueError as exc:
             raise UserInputError(str(exc)) from exc
-        train(config, progress=ctx.info)
     if args.no_export:
         ctx.emit({"checkpoint": str(args.checkpoint)}, lambda: ctx.out.print(f"trained {args.checkpoint}"))
         return 0

@@ -262,6 +262,18 @@ def ensure_unseen_voice_set(config: TrainConfig) -> Path:
                                seed=config.seed + 5555)
 
 
+#: The fields that decide what a run trains on (its shards); a checkpoint saved before a field existed
+#: had it off.
+_DATA_FIELDS = ("more_voices", "floor_labels", "without_breaths", "random_breath_share")
+
+
+def _same_data(saved: dict[str, str], config: TrainConfig) -> bool:
+    """Whether a checkpoint's saved ``train_config`` trained on the data ``config`` names. Resuming
+    into other data is how a fine-tune starts, but a *finished* run of other data would otherwise be
+    exported as if it were this recipe's."""
+    return all(saved.get(name, "False") == str(getattr(config, name)) for name in _DATA_FIELDS)
+
+
 def monitor_set(config: TrainConfig) -> Path:
     """What training logs its progress on, never the held-out episodes: the left-out breath
     source's check episodes in a leave-one-source-out run, else the tuning episodes."""
@@ -313,6 +325,11 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = log.info) ->
 
     torch.set_num_threads(1)
     torch.manual_seed(config.init_seed)
+    if config.checkpoint.exists():
+        saved = torch.load(config.checkpoint, map_location="cpu", weights_only=True)
+        if int(saved["step"]) >= config.steps and not _same_data(saved.get("train_config", {}), config):
+            raise ValueError(f"{config.checkpoint} is a finished run (step {saved['step']}) on other training data "
+                             f"than this recipe's ({config.recipe_tag}); give this run its own --checkpoint")
     shard_paths = ensure_training_shards(config, progress=progress)
     val_audio, val_labels = load_validation_set(monitor_set(config))
     val_feats = [features_of(a) for a in val_audio[:20]]
