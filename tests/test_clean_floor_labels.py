@@ -89,3 +89,17 @@ def test_a_finished_run_of_other_data_is_not_taken_for_this_recipe(tmp_path: Pat
     torch.save({"step": 4000, "train_config": {"without_breaths": "()", "random_breath_share": "0.35"}}, checkpoint)
     with pytest.raises(ValueError, match="finished run"):
         training.train(v6, progress=lambda message: None)
+
+
+def test_speed_perturbation_moves_pitch_and_tempo_together() -> None:
+    from models.clean.sounds import change_speed
+
+    t = np.arange(SR) / SR
+    tone = np.sin(2 * np.pi * 200 * t).astype(np.float32)
+    faster = change_speed(tone, 1.1)
+    assert abs(faster.shape[0] - SR / 1.1) <= 2
+    spectrum = np.abs(np.fft.rfft(faster * np.hanning(faster.shape[0])))
+    peak_hz = np.argmax(spectrum) * SR / faster.shape[0]
+    assert abs(peak_hz - 220) < 3
+    config = TrainConfig(cache_dir=Path("unused"), checkpoint=Path("unused.pt"), speed_perturb=True)
+    assert config.recipe_tag == f"{SHARD_VERSION}-morevoices-floorlabels-speed"

@@ -31,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--floor-labels", action="store_true",
                         help="with --recipe v5 --more-voices: label those voices' pauses and clip ends relative "
                              "to their own noise floor instead of 45-50 dB under the peak, as v6 does")
+    parser.add_argument("--speed-perturb", action="store_true",
+                        help="play every training utterance 0.9-1.1 times as fast (more speakers from the same "
+                             "voices); not in a shipped recipe")
     parser.add_argument("--train-seed", type=int, default=None,
                         help="seed of the weights' start and the crops drawn (default: the data seed, 1234)")
     export = parser.add_mutually_exclusive_group()
@@ -58,7 +61,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                 recipe[name] = getattr(args, name)
         try:
             config = TrainConfig(cache_dir=args.cache_dir, checkpoint=args.checkpoint, cycle_steps=args.cycle_steps,
-                                 train_seed=args.train_seed, **recipe)
+                                 train_seed=args.train_seed, speed_perturb=args.speed_perturb, **recipe)
             train(config, progress=ctx.info)
         except ValueError as exc:
             raise UserInputError(str(exc)) from exc

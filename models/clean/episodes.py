@@ -46,6 +46,8 @@ SILENCE_PAUSE_DB = 45.0
 #: pause between phrases and labels the floor at the clip's ends speech, which teaches a detector
 #: to hold on to speech into the pauses around it.
 FLOOR_LABEL_MARGIN_DB = 10.0
+#: Speed factors of a speed-perturbed utterance (:attr:`Material.speed_perturb`), as in Ko et al. 2015.
+SPEED_PERTURB_RANGE = (0.9, 1.1)
 FLOOR_LABEL_MIN_DB = 35.0
 
 
@@ -216,6 +218,8 @@ def compose_episode(material: Material, rng: np.random.Generator, *, duration_s:
             pool = speakers[who]
             clip, pause_db = trimmed_utterance(pool.clip(int(rng.integers(len(pool)))),
                                                floor_relative=speaker_names[who] in material.floor_labelled)
+            if material.speed_perturb:
+                clip = sounds.change_speed(clip, rng.uniform(*SPEED_PERTURB_RANGE))
             clip = clip / (sounds.rms(clip) + 1e-9) * speech_rms * speaker_gain[who]
             clip = clip * 10 ** (rng.uniform(-3, 3) / 20)
             tl.add(clip, cursor, SPEECH)

@@ -49,6 +49,15 @@ def rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
 
 
+def change_speed(x: np.ndarray, factor: float) -> np.ndarray:
+    """``x`` played ``factor`` times as fast: pitch, formants and tempo move together, as with a
+    differently sized speaker (speed perturbation). Polyphase resampling with a rational factor."""
+    from fractions import Fraction
+
+    ratio = Fraction(1.0 / factor).limit_denominator(100)
+    return sps.resample_poly(x, ratio.numerator, ratio.denominator).astype(np.float32)
+
+
 def synth_inhale(rng: np.random.Generator) -> np.ndarray:
     """An inhale or exhale: noise through 2-4 vocal-tract-like resonances, swelling then fading."""
     duration_s = rng.uniform(0.15, 0.9)

@@ -414,6 +414,9 @@ class Material:
     #: Voices labelled relative to their own noise floor (``episodes.label_depths``): the
     #: synthesizers whose silence is not digital silence.
     floor_labelled: frozenset[str] = frozenset()
+    #: Training only: play every utterance 0.9-1.1 times as fast (``episodes.SPEED_PERTURB_RANGE``):
+    #: more speakers from the same voices.
+    speed_perturb: bool = False
 
 
 #: Share of domain-randomised breaths in training episodes (v5 recipe).
@@ -441,13 +444,14 @@ def _train_breath_pools(cache_dir: Path, keys: tuple[str, ...]) -> list[Pool]:
 
 def load_material(cache_dir: Path, split: Split, *, clips_per_voice: int = 120, without_breaths: tuple[str, ...] = (),
                   random_breath_share: float = RANDOM_BREATH_SHARE, more_voices: bool = False,
-                  floor_labels: bool = False) -> Material:
+                  floor_labels: bool = False, speed_perturb: bool = False) -> Material:
     """Render (first time) or load the split's material from ``cache_dir``.
 
     ``without_breaths`` drops training breath sources by key (leave-one-source-out runs);
     ``random_breath_share`` sets the share of domain-randomised breaths (0: the v4 recipe);
     ``more_voices`` adds :data:`MORE_TRAIN_VOICES` to the training voices, and ``floor_labels``
-    labels those voices relative to their own noise floor.
+    labels those voices relative to their own noise floor; ``speed_perturb`` speed-perturbs every
+    training utterance.
     """
     if floor_labels and not more_voices:
         raise ValueError("floor_labels applies to the more-voices recipe's voices; use it with more_voices")
@@ -460,7 +464,8 @@ def load_material(cache_dir: Path, split: Split, *, clips_per_voice: int = 120, 
         floor_labelled = frozenset(voice.name for voice in MORE_TRAIN_VOICES) if floor_labels else frozenset()
         return Material(voices=_voice_pools(cache_dir, voices, split, clips_per_voice),
                         breaths=tuple(_train_breath_pools(cache_dir, keys)), augment_breaths=True,
-                        random_breath_share=random_breath_share, floor_labelled=floor_labelled)
+                        random_breath_share=random_breath_share, floor_labelled=floor_labelled,
+                        speed_perturb=speed_perturb)
     breaths = tuple(cached_pool(cache_dir, preset.cache_name, functools.partial(render_gm_breaths, preset, seed=7))
                     for preset in VAL_BREATHS)
     return Material(voices=_voice_pools(cache_dir, VAL_VOICES, split, clips_per_voice), breaths=breaths)

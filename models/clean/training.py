@@ -89,6 +89,8 @@ class TrainConfig:
     more_voices: bool = True
     #: Label those voices relative to their own noise floor (``episodes.label_depths``).
     floor_labels: bool = True
+    #: Speed-perturb every training utterance (``sources.Material.speed_perturb``).
+    speed_perturb: bool = False
 
     def __post_init__(self) -> None:
         if self.floor_labels and not self.more_voices:
@@ -128,12 +130,14 @@ class TrainConfig:
             tag += "-morevoices"
         if self.floor_labels:
             tag += "-floorlabels"
+        if self.speed_perturb:
+            tag += "-speed"
         return tag
 
     def training_material(self) -> Material:
         return load_material(self.cache_dir / "material", "train", without_breaths=self.without_breaths,
                              random_breath_share=self.random_breath_share, more_voices=self.more_voices,
-                             floor_labels=self.floor_labels)
+                             floor_labels=self.floor_labels, speed_perturb=self.speed_perturb)
 
 
 @dataclass(frozen=True)
@@ -264,7 +268,7 @@ def ensure_unseen_voice_set(config: TrainConfig) -> Path:
 
 #: The fields that decide what a run trains on (its shards); a checkpoint saved before a field existed
 #: had it off.
-_DATA_FIELDS = ("more_voices", "floor_labels", "without_breaths", "random_breath_share")
+_DATA_FIELDS = ("more_voices", "floor_labels", "speed_perturb", "without_breaths", "random_breath_share")
 
 
 def _same_data(saved: dict[str, str], config: TrainConfig) -> bool:
