@@ -46,9 +46,9 @@ SILENCE_PAUSE_DB = 45.0
 #: pause between phrases and labels the floor at the clip's ends speech, which teaches a detector
 #: to hold on to speech into the pauses around it.
 FLOOR_LABEL_MARGIN_DB = 10.0
+FLOOR_LABEL_MIN_DB = 35.0
 #: Speed factors of a speed-perturbed utterance (:attr:`Material.speed_perturb`), as in Ko et al. 2015.
 SPEED_PERTURB_RANGE = (0.9, 1.1)
-FLOOR_LABEL_MIN_DB = 35.0
 
 
 def _frame_energy_db(clip: np.ndarray) -> np.ndarray:
