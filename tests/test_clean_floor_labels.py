@@ -69,9 +69,13 @@ def test_the_command_line_trains_the_shipped_recipe_by_default(monkeypatch: pyte
     common = ["train", "clean", "--no-export", "--cache-dir", str(tmp_path), "--checkpoint", str(tmp_path / "c.pt")]
     assert main(common) == 0
     assert main([*common, "--recipe", "v5", "--more-voices", "--steps", "100"]) == 0
-    shipped, candidate = trained
-    assert (shipped.more_voices, shipped.floor_labels, shipped.shards, shipped.steps) == (True, True, 22, 3500)
+    first, second, candidate = trained
+    for shipped in (first, second):  # v6 ships the ensemble of two seeds, each in its own checkpoint
+        assert (shipped.more_voices, shipped.floor_labels, shipped.shards, shipped.steps) == (True, True, 22, 3500)
+    assert (first.train_seed, first.checkpoint, second.train_seed, second.checkpoint) == (
+        1234, tmp_path / "c.pt", 7, tmp_path / "c-s7.pt")
     assert (candidate.more_voices, candidate.floor_labels, candidate.shards, candidate.steps) == (True, False, 16, 100)
+    assert candidate.checkpoint == tmp_path / "c.pt"
     # The v5 candidates' flags on the shipped recipe are refused, not silently ignored.
     assert main([*common, "--more-voices"]) == 2
 

@@ -35,20 +35,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="play every training utterance 0.9-1.1 times as fast (more speakers from the same "
                              "voices); not in a shipped recipe")
     parser.add_argument("--train-seed", type=int, default=None,
-                        help="seed of the weights' start and the crops drawn (default: the data seed, 1234)")
+                        help="train one network from this seed (weights' start and crops drawn) into --checkpoint; "
+                             "default: every seed the recipe ships (v6: 1234 into --checkpoint and 7 into "
+                             "<checkpoint>-s7.pt, exported as their ensemble)")
     export = parser.add_mutually_exclusive_group()
     export.add_argument("--no-export", action="store_true",
                         help="train the checkpoint only (a candidate), leaving the shipped weights alone")
     export.add_argument("--export-only", action="store_true",
-                        help="only export the current checkpoint to models/weights and the manifest")
+                        help="only export the current checkpoint(s) to models/weights and the manifest")
+
+
+def member_checkpoints(checkpoint: Path, seeds: tuple[int, ...]) -> list[Path]:
+    """Where each seed's network trains: the first in ``checkpoint``, the others beside it."""
+    return [checkpoint if index == 0 else checkpoint.with_name(f"{checkpoint.stem}-s{seed}{checkpoint.suffix}")
+            for index, seed in enumerate(seeds)]
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from models.clean.training import RECIPES, TrainConfig, export_weights, train
+    from models.clean.training import (
+        RECIPE_SEEDS,
+        RECIPES,
+        TrainConfig,
+        export_ensemble_weights,
+        export_weights,
+        train,
+    )
     from models.errors import UserInputError
     from models.registry import WEIGHTS_DIR
 
     weights_path = WEIGHTS_DIR / f"{WEIGHTS_NAME}.pt"
+    seeds = (args.train_seed,) if args.train_seed is not None else RECIPE_SEEDS[args.recipe]
+    checkpoints = member_checkpoints(args.checkpoint, seeds)
     if not args.export_only:
         if args.recipe == "v6" and (args.more_voices or args.floor_labels):
             raise UserInputError("--more-voices and --floor-labels modify the v5 recipe (v6 already has both): "
@@ -59,16 +76,26 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         for name in ("steps", "shards"):
             if getattr(args, name) is not None:
                 recipe[name] = getattr(args, name)
-        try:
-            config = TrainConfig(cache_dir=args.cache_dir, checkpoint=args.checkpoint, cycle_steps=args.cycle_steps,
-                                 train_seed=args.train_seed, speed_perturb=args.speed_perturb, **recipe)
-            train(config, progress=ctx.info)
-        except ValueError as exc:
-            raise UserInputError(str(exc)) from exc
+        for seed, checkpoint in zip(seeds, checkpoints, strict=True):
+            if len(seeds) > 1:
+                ctx.info(f"training the network of seed {seed} into {checkpoint}")
+            try:
+                config = TrainConfig(cache_dir=args.cache_dir, checkpoint=checkpoint, cycle_steps=args.cycle_steps,
+                                     train_seed=seed, speed_perturb=args.speed_perturb, **recipe)
+                train(config, progress=ctx.info)
+            except ValueError as exc:
+                raise UserInputError(str(exc)) from exc
+    names = [str(path) for path in checkpoints]
     if args.no_export:
-        ctx.emit({"checkpoint": str(args.checkpoint)}, lambda: ctx.out.print(f"trained {args.checkpoint}"))
+        ctx.emit({"checkpoints": names}, lambda: ctx.out.print(f"trained {', '.join(names)}"))
         return 0
-    export_weights(args.checkpoint, weights_path, name=WEIGHTS_NAME)
-    result: dict[str, Any] = {"weights": str(weights_path), "checkpoint": str(args.checkpoint)}
-    ctx.emit(result, lambda: ctx.out.print(f"exported {weights_path}"))
+    missing = [name for name, path in zip(names, checkpoints, strict=True) if not path.exists()]
+    if missing:
+        raise UserInputError(f"nothing to export: no checkpoint {', '.join(missing)}")
+    if len(checkpoints) > 1:
+        export_ensemble_weights(checkpoints, weights_path, name=WEIGHTS_NAME)
+    else:
+        export_weights(checkpoints[0], weights_path, name=WEIGHTS_NAME)
+    result: dict[str, Any] = {"weights": str(weights_path), "checkpoints": names}
+    ctx.emit(result, lambda: ctx.out.print(f"exported {weights_path} from {', '.join(names)}"))
     return 0

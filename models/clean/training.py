@@ -50,6 +50,9 @@ RECIPES: dict[str, dict[str, Any]] = {
     "v6": {"more_voices": True, "floor_labels": True, "shards": 22, "steps": 3500},
     "v5": {"more_voices": False, "floor_labels": False, "shards": 16, "steps": 2500},
 }
+#: The ``train_seed`` of each shipped network of a recipe: v6 ships the mean of two networks started
+#: from different seeds on the same shards (``training/clean/ensemble-v6-rule.md``).
+RECIPE_SEEDS: dict[str, tuple[int, ...]] = {"v6": (1234, 7), "v5": (1234,)}
 
 
 @dataclass(frozen=True)
@@ -443,6 +446,17 @@ def export_weights(checkpoint: Path, weights_path: Path, *, name: str) -> Path:
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     save_checkpoint(weights_path, state["arch"], state["config"], state["state_dict"], step=state["step"])
     update_manifest(name, weights_path, extra={"arch": state["arch"], "step": int(state["step"])})
+    return weights_path
+
+
+def export_ensemble_weights(checkpoints: list[Path], weights_path: Path, *, name: str) -> Path:
+    """Export several training checkpoints as one :class:`FrameNetEnsemble` weights file."""
+    from models.registry import save_checkpoint, update_manifest
+
+    payload = ensemble_payload(checkpoints)
+    step = max(payload["step"])
+    save_checkpoint(weights_path, payload["arch"], payload["config"], payload["state_dict"], step=step)
+    update_manifest(name, weights_path, extra={"arch": payload["arch"], "step": step, "members": len(checkpoints)})
     return weights_path
 
 
