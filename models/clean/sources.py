@@ -442,6 +442,12 @@ def _train_breath_pools(cache_dir: Path, keys: tuple[str, ...]) -> list[Pool]:
     return pools
 
 
+def check_voice_options(*, more_voices: bool, floor_labels: bool) -> None:
+    """Floor labels apply to :data:`MORE_TRAIN_VOICES`: without them there is nothing to label."""
+    if floor_labels and not more_voices:
+        raise ValueError("floor_labels applies to the more-voices recipe's voices; use it with more_voices")
+
+
 def load_material(cache_dir: Path, split: Split, *, clips_per_voice: int = 120, without_breaths: tuple[str, ...] = (),
                   random_breath_share: float = RANDOM_BREATH_SHARE, more_voices: bool = False,
                   floor_labels: bool = False, speed_perturb: bool = False) -> Material:
@@ -453,8 +459,7 @@ def load_material(cache_dir: Path, split: Split, *, clips_per_voice: int = 120, 
     labels those voices relative to their own noise floor; ``speed_perturb`` speed-perturbs every
     training utterance.
     """
-    if floor_labels and not more_voices:
-        raise ValueError("floor_labels applies to the more-voices recipe's voices; use it with more_voices")
+    check_voice_options(more_voices=more_voices, floor_labels=floor_labels)
     if split == "train":
         unknown = set(without_breaths) - set(train_breath_keys())
         if unknown:

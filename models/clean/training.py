@@ -25,6 +25,7 @@ from models.clean.labels import CLASS_NAMES, NUM_CLASSES
 from models.clean.sources import (
     RANDOM_BREATH_SHARE,
     Material,
+    check_voice_options,
     load_material,
     unseen_breath_material,
     unseen_voice_material,
@@ -96,8 +97,7 @@ class TrainConfig:
     speed_perturb: bool = False
 
     def __post_init__(self) -> None:
-        if self.floor_labels and not self.more_voices:
-            raise ValueError("floor_labels applies to the more-voices recipe's voices; use it with more_voices")
+        check_voice_options(more_voices=self.more_voices, floor_labels=self.floor_labels)
         if self.cycle_steps is not None and (self.cycle_steps < 1 or self.steps % self.cycle_steps):
             raise ValueError(f"steps ({self.steps}) must be a whole number of cycles of {self.cycle_steps}")
 
@@ -332,11 +332,12 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = log.info) ->
 
     torch.set_num_threads(1)
     torch.manual_seed(config.init_seed)
-    if config.checkpoint.exists():
-        saved = torch.load(config.checkpoint, map_location="cpu", weights_only=True)
-        if int(saved["step"]) >= config.steps and not _same_data(saved.get("train_config", {}), config):
-            raise ValueError(f"{config.checkpoint} is a finished run (step {saved['step']}) on other training data "
-                             f"than this recipe's ({config.recipe_tag}); give this run its own --checkpoint")
+    # Read once, before any shard is rendered: a finished run of other data is refused at once.
+    state = torch.load(config.checkpoint, map_location="cpu", weights_only=True) if config.checkpoint.exists() else None
+    saved_config = {} if state is None else state.get("train_config", {})
+    if state is not None and int(state["step"]) >= config.steps and not _same_data(saved_config, config):
+        raise ValueError(f"{config.checkpoint} is a finished run (step {state['step']}) on other training data "
+                         f"than this recipe's ({config.recipe_tag}); give this run its own --checkpoint")
     shard_paths = ensure_training_shards(config, progress=progress)
     val_audio, val_labels = load_validation_set(monitor_set(config))
     val_feats = [features_of(a) for a in val_audio[:20]]
@@ -354,8 +355,7 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = log.info) ->
 
     scheduler = new_cycle()
     step = 0
-    if config.checkpoint.exists():
-        state = torch.load(config.checkpoint, map_location="cpu", weights_only=True)
+    if state is not None:
         model.load_state_dict(state["state_dict"])
         optimizer.load_state_dict(state["optimizer"])
         step = int(state["step"])
