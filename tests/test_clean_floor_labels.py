@@ -107,3 +107,11 @@ def test_speed_perturbation_moves_pitch_and_tempo_together() -> None:
     assert abs(peak_hz - 220) < 3
     config = TrainConfig(cache_dir=Path("unused"), checkpoint=Path("unused.pt"), speed_perturb=True)
     assert config.recipe_tag == f"{SHARD_VERSION}-morevoices-floorlabels-speed"
+
+
+def test_exporting_a_missing_member_checkpoint_is_a_clear_error(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "c.pt").write_bytes(b"")  # the first member exists, the seed-7 one does not
+    assert main(["train", "clean", "--export-only", "--checkpoint", str(tmp_path / "c.pt")]) == 2
+    error = capsys.readouterr().err
+    assert "nothing to export" in error and str(tmp_path / "c-s7.pt") in error
