@@ -34,6 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--speed-perturb", action="store_true",
                         help="play every training utterance 0.9-1.1 times as fast (more speakers from the same "
                              "voices); not in a shipped recipe")
+    parser.add_argument("--channels", type=int, default=None,
+                        help="convolution channels of each network (default 96, the shipped size)")
+    parser.add_argument("--hidden", type=int, default=None,
+                        help="GRU units per direction of each network (default 64, the shipped size)")
     parser.add_argument("--train-seed", type=int, default=None,
                         help="train one network from this seed (weights' start and crops drawn) into --checkpoint; "
                              "default: every seed the recipe ships (v6: 1234 into --checkpoint and 7 into "
@@ -76,12 +80,14 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         for name in ("steps", "shards"):
             if getattr(args, name) is not None:
                 recipe[name] = getattr(args, name)
+        size = {name: getattr(args, name) for name in ("channels", "hidden") if getattr(args, name) is not None}
         for seed, checkpoint in zip(seeds, checkpoints, strict=True):
             if len(seeds) > 1:
                 ctx.info(f"training the network of seed {seed} into {checkpoint}")
             try:
                 config = TrainConfig(cache_dir=args.cache_dir, checkpoint=checkpoint, cycle_steps=args.cycle_steps,
-                                     train_seed=seed, speed_perturb=args.speed_perturb, **recipe)
+                                     train_seed=seed, speed_perturb=args.speed_perturb, model_config=size,
+                                     **recipe)
                 train(config, progress=ctx.info)
             except ValueError as exc:
                 raise UserInputError(str(exc)) from exc

@@ -338,14 +338,17 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = log.info) ->
     if state is not None and int(state["step"]) >= config.steps and not _same_data(saved_config, config):
         raise ValueError(f"{config.checkpoint} is a finished run (step {state['step']}) on other training data "
                          f"than this recipe's ({config.recipe_tag}); give this run its own --checkpoint")
+    model_config = {"feature_dim": FEATURE_DIM, "channels": 96, "hidden": 64, "num_classes": NUM_CLASSES,
+                    **config.model_config}
+    if state is not None and "config" in state and state["config"] != model_config:
+        raise ValueError(f"{config.checkpoint} holds a network of another size ({state['config']}), "
+                         f"not {model_config}; give this run its own --checkpoint")
     shard_paths = ensure_training_shards(config, progress=progress)
     val_audio, val_labels = load_validation_set(monitor_set(config))
     val_feats = [features_of(a) for a in val_audio[:20]]
     val_true = list(val_labels[:20])
     feats, labels = _load_shards(shard_paths)
     progress(f"training on {feats.shape[0]} episodes ({feats.shape[0] * config.episode_s / 3600:.1f} h)")
-    model_config = {"feature_dim": FEATURE_DIM, "channels": 96, "hidden": 64, "num_classes": NUM_CLASSES,
-                    **config.model_config}
     model = FrameNet(**model_config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=1e-4)
 
