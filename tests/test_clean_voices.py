@@ -1,5 +1,6 @@
 """Training, check and held-out voices of the clean detector: disjoint speakers, the "more voices"
-recipe, and flite rendering (flite is tiny; CI installs it)."""
+and "neural voices" options, and flite and Piper rendering (flite is tiny and CI installs it; Piper and
+its voice come with the dev and train extras)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,15 @@ import pytest
 
 from models.clean import sources
 from models.clean.labels import ANALYSIS_SR
-from models.clean.sources import MORE_TRAIN_VOICES, TRAIN_VOICES, UNHEARD_CHECK_VOICES, VAL_VOICES, Pool, Voice
+from models.clean.sources import (
+    MORE_TRAIN_VOICES,
+    NEURAL_TRAIN_VOICES,
+    TRAIN_VOICES,
+    UNHEARD_CHECK_VOICES,
+    VAL_VOICES,
+    Pool,
+    Voice,
+)
 from models.clean.training import SHARD_VERSION, TrainConfig
 
 #: espeak-ng language codes and festival voice names of the reserved languages.
@@ -21,13 +30,13 @@ RESERVED_FESTIVAL_VOICES = {"voice_lp_diphone", "voice_pc_diphone", "voice_el_di
 
 
 def test_training_check_and_held_out_voices_are_different_speakers() -> None:
-    groups = (TRAIN_VOICES + MORE_TRAIN_VOICES, UNHEARD_CHECK_VOICES, VAL_VOICES)
+    groups = (TRAIN_VOICES + MORE_TRAIN_VOICES + NEURAL_TRAIN_VOICES, UNHEARD_CHECK_VOICES, VAL_VOICES)
     names = [voice.name for group in groups for voice in group]
     specs = [(voice.engine, voice.spec) for group in groups for voice in group if voice.spec]
     assert len(names) == len(set(names)) and len(specs) == len(set(specs))
     # flite's slt is the held-out festival slt speaker; no French, Spanish or Italian voice at all
     # (those languages' prompts are reserved for external evaluation).
-    for voice in TRAIN_VOICES + MORE_TRAIN_VOICES + UNHEARD_CHECK_VOICES:
+    for voice in TRAIN_VOICES + MORE_TRAIN_VOICES + NEURAL_TRAIN_VOICES + UNHEARD_CHECK_VOICES:
         assert "slt" not in voice.spec
         assert not RESERVED_LANGUAGE.search(voice.spec) and voice.spec not in RESERVED_FESTIVAL_VOICES
 
@@ -48,6 +57,11 @@ def test_more_voices_recipe_has_its_own_shards_and_voices(tmp_path: Path, monkey
     shipped = sources.load_material(tmp_path, "train")
     more = config.training_material()
     assert set(more.voices) == set(shipped.voices) | {voice.name for voice in MORE_TRAIN_VOICES}
+    neural = TrainConfig(cache_dir=tmp_path, checkpoint=tmp_path / "c.pt", neural_voices=True)
+    assert neural.recipe_tag == f"{SHARD_VERSION}-morevoices-floorlabels-neural"
+    added = {voice.name for voice in MORE_TRAIN_VOICES + NEURAL_TRAIN_VOICES}
+    material = neural.training_material()
+    assert set(material.voices) == set(shipped.voices) | added and material.floor_labelled == added
     check = sources.unseen_voice_material(tmp_path)
     assert set(check.voices) == {voice.name for voice in UNHEARD_CHECK_VOICES}
     assert check.augment_breaths and check.random_breath_share == shipped.random_breath_share
@@ -61,6 +75,19 @@ def test_flite_voices_render_speech_at_the_analysis_rate() -> None:
         clip = pool.clip(index)
         assert clip.dtype == np.float32 and 0.5 * ANALYSIS_SR < clip.shape[0] < 20 * ANALYSIS_SR
         assert 20 * np.log10(np.sqrt(np.mean(clip**2))) > -40  # speech, not silence
+
+
+def test_the_piper_voice_renders_speech_and_the_same_clips_on_every_run() -> None:
+    voice = NEURAL_TRAIN_VOICES[0]
+    first = sources.render_voice(voice, "train", max_clips=2, seed=5)
+    again = sources.render_voice(voice, "train", max_clips=2, seed=5)
+    assert np.array_equal(first.audio, again.audio) and np.array_equal(first.offsets, again.offsets)
+    for index in range(2):
+        clip = first.clip(index)
+        assert clip.dtype == np.float32 and 0.5 * ANALYSIS_SR < clip.shape[0] < 20 * ANALYSIS_SR
+        assert 20 * np.log10(np.sqrt(np.mean(clip**2))) > -40
+    other = sources.render_voice(voice, "train", max_clips=2, seed=6)
+    assert not np.array_equal(other.audio[: first.audio.shape[0]], first.audio[: other.audio.shape[0]])
 
 
 def test_a_letters_only_voice_hears_no_symbols(monkeypatch: pytest.MonkeyPatch) -> None:

