@@ -69,7 +69,9 @@ def test_the_command_line_trains_the_shipped_recipe_by_default(monkeypatch: pyte
     common = ["train", "clean", "--no-export", "--cache-dir", str(tmp_path), "--checkpoint", str(tmp_path / "c.pt")]
     assert main(common) == 0
     assert main([*common, "--recipe", "v5", "--more-voices", "--steps", "100"]) == 0
-    first, second, candidate = trained
+    assert main([*common, "--neural-voices", "--train-seed", "7"]) == 0
+    first, second, candidate, neural = trained
+    assert neural.neural_voices and not first.neural_voices and neural.train_seed == 7
     for shipped in (first, second):  # v6 ships the ensemble of two seeds, each in its own checkpoint
         assert (shipped.more_voices, shipped.floor_labels, shipped.shards, shipped.steps) == (True, True, 22, 3500)
     assert (first.train_seed, first.checkpoint, second.train_seed, second.checkpoint) == (
