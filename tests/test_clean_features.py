@@ -56,6 +56,20 @@ def test_signal_logic_overrides_model_on_unambiguous_levels() -> None:
     assert labels.tolist() == [PAUSE, SPEECH, PAUSE, SPEECH]
 
 
+def test_loud_pause_rule_needs_speech_on_the_track() -> None:
+    # Room tone and breaths only: the 90th-percentile reference is their level, not a speech level,
+    # so a pause near it must stay a pause (else a silent mic would block every multitrack cut).
+    probs = np.zeros((100, NUM_CLASSES), dtype=np.float32)
+    probs[:, PAUSE] = 1
+    energy = np.full(100, -62.0, dtype=np.float32)
+    energy[::10] = -55.0
+    assert set(apply_signal_logic(probs, energy, reference_db=-58.0).tolist()) == {PAUSE}
+    probs[:10] = 0
+    probs[:10, SPEECH] = 1  # a tenth of the track is speech: the reference is a speech level again
+    labels = apply_signal_logic(probs, energy, reference_db=-58.0)
+    assert np.all(labels[10:][energy[10:] > -70.0] == SPEECH)
+
+
 def test_synthesized_sounds_have_the_promised_shapes() -> None:
     rng = np.random.default_rng(3)
     for _ in range(5):

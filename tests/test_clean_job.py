@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.signal
 import soundfile as sf
 
 from daemon.cli import main
@@ -136,6 +137,26 @@ def test_multitrack_cuts_time_only_where_both_mics_are_quiet(tmp_path: Path) -> 
     assert host_edits.cuts == guest_edits.cuts
     assert sf.info(str(out / "host.cleaned.wav")).frames == sf.info(str(out / "guest.cleaned.wav")).frames
     assert {e.track for e in host_edits.events if e.label != "pause"} <= {0, 1}
+
+
+def test_a_mic_nobody_spoke_into_does_not_block_multitrack_cuts(tmp_path: Path) -> None:
+    audio, sr = sf.read(str(EXAMPLE), dtype="float32")
+    rng = np.random.default_rng(5)
+    tone = scipy.signal.lfilter([1.0], [1.0, -0.98], rng.standard_normal(audio.shape[0]))  # brown-ish room tone
+    tone = tone / np.sqrt(np.mean(tone**2)) * 10 ** (-60 / 20)
+    tone += 10 ** (-66 / 20) * np.sqrt(2) * np.sin(2 * np.pi * 50 * np.arange(audio.shape[0]) / sr)  # mains hum
+    host, guest = tmp_path / "host.wav", tmp_path / "guest.wav"
+    sf.write(str(host), audio, sr)
+    sf.write(str(guest), tone.astype(np.float32), sr)
+    code, solo = _clean(tmp_path / "solo", host)
+    assert code == 0
+    code, multi = _clean(tmp_path / "multi", host, guest, extra=("--multitrack",))
+    assert code == 0
+    alone, together = load_edits(solo / "host.edits.json").cuts, load_edits(multi / "host.edits.json").cuts
+    assert len(alone) >= 3
+    assert len(together) == len(alone)
+    removed = [sum(c.end_s - c.start_s for c in cuts) for cuts in (alone, together)]
+    assert abs(removed[0] - removed[1]) < 0.1
 
 
 def test_unknown_preset_and_bad_option_are_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

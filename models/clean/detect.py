@@ -41,6 +41,11 @@ SILENCE_BELOW_REF_DB = 45.0
 SILENCE_FLOOR_DBFS = -80.0
 #: A "pause" louder than speech level minus this is not a pause: protect it as speech.
 LOUD_PAUSE_BELOW_REF_DB = 12.0
+#: The reference level (90th percentile of frame energy) is the speech level only where speech
+#: fills at least a tenth of the track; below this share of model-labelled speech frames it is the
+#: level of room tone, breaths or bleed, and the loud-pause rule would turn a speech-free track
+#: (a mic nobody spoke into) into "speech" and block every multitrack cut.
+MIN_SPEECH_SHARE = 0.1
 #: A file whose speech level is below this holds no usable speech.
 NO_SIGNAL_DBFS = -70.0
 
@@ -256,11 +261,17 @@ def analyse(raw: RawFrames, model: Any, *, duration_s: float, sample_rate: int,
 
 
 def apply_signal_logic(probs: np.ndarray, energy_db: np.ndarray, reference_db: float) -> np.ndarray:
-    """Model argmax, corrected where the level settles the question."""
+    """Model argmax, corrected where the level settles the question.
+
+    The loud-pause correction needs ``reference_db`` to be a speech level, so it applies only to
+    tracks where the model hears speech in at least ``MIN_SPEECH_SHARE`` of the frames.
+    """
     labels = probs.argmax(axis=1).astype(np.int8)
+    speech_share = float(np.mean(labels == SPEECH)) if labels.size else 0.0
     silent = (energy_db < reference_db - SILENCE_BELOW_REF_DB) | (energy_db < SILENCE_FLOOR_DBFS)
     labels[silent & np.isin(labels, (SPEECH, BREATH, NOISE))] = PAUSE
-    loud_pause = (labels == PAUSE) & (energy_db > reference_db - LOUD_PAUSE_BELOW_REF_DB)
-    labels[loud_pause] = SPEECH
+    if speech_share >= MIN_SPEECH_SHARE:
+        loud_pause = (labels == PAUSE) & (energy_db > reference_db - LOUD_PAUSE_BELOW_REF_DB)
+        labels[loud_pause] = SPEECH
     return labels
 
