@@ -113,6 +113,10 @@ def test_composed_episode_has_consistent_labels() -> None:
     assert set(np.unique(episode.labels).tolist()) >= {SPEECH, PAUSE}
     assert BREATH in np.unique(np.concatenate([compose_episode(material, np.random.default_rng(s),
                                                                duration_s=8.0).labels for s in range(6)]))
+    forced = compose_episode(material, np.random.default_rng(5), duration_s=8.0, speech=True)
+    assert np.array_equal(forced.audio, episode.audio)  # forcing what was drawn changes nothing
+    silent_mic = compose_episode(material, np.random.default_rng(5), duration_s=8.0, speech=False)
+    assert SPEECH not in silent_mic.labels and np.any(silent_mic.labels != PAUSE)
 
 
 def test_training_breaths_are_varied_and_never_from_the_held_out_soundfont() -> None:

@@ -139,15 +139,20 @@ def test_multitrack_cuts_time_only_where_both_mics_are_quiet(tmp_path: Path) -> 
     assert {e.track for e in host_edits.events if e.label != "pause"} <= {0, 1}
 
 
+def _room_tone(samples: int, sr: int) -> np.ndarray:
+    """Brown-ish noise at -60 dBFS with mains hum: a mic in a quiet room that nobody speaks into."""
+    rng = np.random.default_rng(5)
+    tone = scipy.signal.lfilter([1.0], [1.0, -0.98], rng.standard_normal(samples))
+    tone = tone / np.sqrt(np.mean(tone**2)) * 10 ** (-60 / 20)
+    tone += 10 ** (-66 / 20) * np.sqrt(2) * np.sin(2 * np.pi * 50 * np.arange(samples) / sr)
+    return tone.astype(np.float32)
+
+
 def test_a_mic_nobody_spoke_into_does_not_block_multitrack_cuts(tmp_path: Path) -> None:
     audio, sr = sf.read(str(EXAMPLE), dtype="float32")
-    rng = np.random.default_rng(5)
-    tone = scipy.signal.lfilter([1.0], [1.0, -0.98], rng.standard_normal(audio.shape[0]))  # brown-ish room tone
-    tone = tone / np.sqrt(np.mean(tone**2)) * 10 ** (-60 / 20)
-    tone += 10 ** (-66 / 20) * np.sqrt(2) * np.sin(2 * np.pi * 50 * np.arange(audio.shape[0]) / sr)  # mains hum
     host, guest = tmp_path / "host.wav", tmp_path / "guest.wav"
     sf.write(str(host), audio, sr)
-    sf.write(str(guest), tone.astype(np.float32), sr)
+    sf.write(str(guest), _room_tone(audio.shape[0], sr), sr)
     code, solo = _clean(tmp_path / "solo", host)
     assert code == 0
     code, multi = _clean(tmp_path / "multi", host, guest, extra=("--multitrack",))
@@ -157,6 +162,27 @@ def test_a_mic_nobody_spoke_into_does_not_block_multitrack_cuts(tmp_path: Path) 
     assert len(together) == len(alone)
     removed = [sum(c.end_s - c.start_s for c in cuts) for cuts in (alone, together)]
     assert abs(removed[0] - removed[1]) < 0.1
+
+
+def test_a_few_words_on_a_mostly_silent_mic_are_never_cut(tmp_path: Path) -> None:
+    # One second of speech (5 % of the track: too little for the level rule) inside the host's longest
+    # pause: the multitrack edit must move its cut off the guest's words.
+    audio, sr = sf.read(str(EXAMPLE), dtype="float32")
+    host, guest = tmp_path / "host.wav", tmp_path / "guest.wav"
+    sf.write(str(host), audio, sr)
+    code, solo = _clean(tmp_path / "solo", host)
+    assert code == 0
+    longest = max(load_edits(solo / "host.edits.json").cuts, key=lambda c: c.end_s - c.start_s)
+    words_start = (longest.start_s + longest.end_s) / 2 - 0.5
+    track = _room_tone(audio.shape[0], sr)
+    at = round(words_start * sr)
+    track[at:at + sr] += 0.5 * audio[2 * sr:3 * sr]
+    sf.write(str(guest), track, sr)
+    code, multi = _clean(tmp_path / "multi", host, guest, extra=("--multitrack",))
+    assert code == 0
+    cuts = load_edits(multi / "host.edits.json").cuts
+    assert cuts
+    assert all(c.end_s <= words_start or c.start_s >= words_start + 1.0 for c in cuts)
 
 
 def test_unknown_preset_and_bad_option_are_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -46,6 +46,8 @@ LOUD_PAUSE_BELOW_REF_DB = 12.0
 #: level of room tone, breaths or bleed, and the loud-pause rule would turn a speech-free track
 #: (a mic nobody spoke into) into "speech" and block every multitrack cut.
 MIN_SPEECH_SHARE = 0.1
+#: On such a track the speech (if any) is among the loudest frames: the second hearing's reference.
+SPARSE_REFERENCE_PERCENTILE = 99.0
 #: A file whose speech level is below this holds no usable speech.
 NO_SIGNAL_DBFS = -70.0
 
@@ -242,6 +244,24 @@ def analyse(raw: RawFrames, model: Any, *, duration_s: float, sample_rate: int,
         return TrackAnalysis(probs=probs, labels=np.full(raw.frames, PAUSE, dtype=np.int8),
                              energy_db=raw.energy_db, reference_db=reference_db, duration_s=duration_s,
                              sample_rate=sample_rate)
+    probs = _probabilities(raw, model, reference_db, progress=progress, cancel=cancel)
+    if np.mean(probs.argmax(axis=1) == SPEECH) < MIN_SPEECH_SHARE:
+        # Too little speech for the 90th percentile to be its level: words of a mostly silent mic
+        # then reach the model 30-40 dB "above speech level" and come out as bumps or noise. Listen
+        # again at the level of the loudest sounds, and let a frame take that hearing where it is
+        # more sure of speech (only speech can gain: protection never drops).
+        loudest = _probabilities(raw, model, float(np.percentile(raw.energy_db, SPARSE_REFERENCE_PERCENTILE)),
+                                 cancel=cancel)
+        heard = loudest[:, SPEECH] > probs[:, SPEECH]
+        probs[heard] = loudest[heard]
+    labels = apply_signal_logic(probs, raw.energy_db, reference_db)
+    return TrackAnalysis(probs=probs, labels=labels, energy_db=raw.energy_db, reference_db=reference_db,
+                         duration_s=duration_s, sample_rate=sample_rate)
+
+
+def _probabilities(raw: RawFrames, model: Any, reference_db: float, *, progress: ProgressFn | None = None,
+                   cancel: CancelToken | None = None) -> np.ndarray:
+    """The model's class probabilities for every frame, features normalised to ``reference_db``."""
     probs = np.zeros((raw.frames, NUM_CLASSES), dtype=np.float32)
     step = 200_000  # normalise in slices: float32 features of a 3-hour file would not fit comfortably
     for lo in range(0, raw.frames, step - 2 * CONTEXT_FRAMES):
@@ -255,9 +275,7 @@ def analyse(raw: RawFrames, model: Any, *, duration_s: float, sample_rate: int,
             progress(hi / raw.frames, "detecting")
         if hi == raw.frames:
             break
-    labels = apply_signal_logic(probs, raw.energy_db, reference_db)
-    return TrackAnalysis(probs=probs, labels=labels, energy_db=raw.energy_db, reference_db=reference_db,
-                         duration_s=duration_s, sample_rate=sample_rate)
+    return probs
 
 
 def apply_signal_logic(probs: np.ndarray, energy_db: np.ndarray, reference_db: float) -> np.ndarray:

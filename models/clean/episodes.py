@@ -200,8 +200,13 @@ def _gap_seconds(rng: np.random.Generator) -> float:
     return rng.uniform(0.8, 3.2)
 
 
-def compose_episode(material: Material, rng: np.random.Generator, *, duration_s: float) -> Episode:
-    """One episode: utterances from one or two voices of ``material``, gaps and mouth noises."""
+def compose_episode(material: Material, rng: np.random.Generator, *, duration_s: float,
+                    speech: bool | None = None) -> Episode:
+    """One episode: utterances from one or two voices of ``material``, gaps and mouth noises.
+
+    ``speech`` forces an episode with (True) or without (False) speech; by default about 3 % have
+    none, drawn from ``rng`` either way so that the rest of the episode is the same.
+    """
     n = int(duration_s * SR)
     tl = _Timeline(n)
     names = sorted(material.voices)
@@ -210,7 +215,8 @@ def compose_episode(material: Material, rng: np.random.Generator, *, duration_s:
     two_voices = rng.random() < 0.3
     speaker_gain = [1.0, 10 ** (rng.uniform(-6, 6) / 20)]
     speech_rms, speech_peak = 0.1, 0.5
-    no_speech = rng.random() < 0.03
+    drawn_no_speech = rng.random() < 0.03  # drawn even when forced: the rng stream stays the same
+    no_speech = drawn_no_speech if speech is None else not speech
     cursor = int(rng.uniform(0.0, 1.5) * SR)
     if not no_speech:
         while cursor < n:
