@@ -68,6 +68,9 @@ def test_loud_pause_rule_needs_speech_on_the_track() -> None:
     probs[:10, SPEECH] = 1  # a tenth of the track is speech: the reference is a speech level again
     labels = apply_signal_logic(probs, energy, reference_db=-58.0)
     assert np.all(labels[10:][energy[10:] > -70.0] == SPEECH)
+    # ... unless the first hearing found too little speech: what a second hearing adds cannot turn it back on
+    labels = apply_signal_logic(probs, energy, reference_db=-58.0, speech_level=False)
+    assert set(labels[10:].tolist()) == {PAUSE}
 
 
 def test_synthesized_sounds_have_the_promised_shapes() -> None:

@@ -245,7 +245,8 @@ def analyse(raw: RawFrames, model: Any, *, duration_s: float, sample_rate: int,
                              energy_db=raw.energy_db, reference_db=reference_db, duration_s=duration_s,
                              sample_rate=sample_rate)
     probs = _probabilities(raw, model, reference_db, progress=progress, cancel=cancel)
-    if np.mean(probs.argmax(axis=1) == SPEECH) < MIN_SPEECH_SHARE:
+    speech_level = reference_is_speech_level(probs)
+    if not speech_level:
         # Too little speech for the 90th percentile to be its level: words of a mostly silent mic
         # then reach the model 30-40 dB "above speech level" and come out as bumps or noise. Listen
         # again at the level of the loudest sounds, and let a frame take that hearing where it is
@@ -254,7 +255,7 @@ def analyse(raw: RawFrames, model: Any, *, duration_s: float, sample_rate: int,
                                  cancel=cancel)
         heard = loudest[:, SPEECH] > probs[:, SPEECH]
         probs[heard] = loudest[heard]
-    labels = apply_signal_logic(probs, raw.energy_db, reference_db)
+    labels = apply_signal_logic(probs, raw.energy_db, reference_db, speech_level=speech_level)
     return TrackAnalysis(probs=probs, labels=labels, energy_db=raw.energy_db, reference_db=reference_db,
                          duration_s=duration_s, sample_rate=sample_rate)
 
@@ -278,17 +279,26 @@ def _probabilities(raw: RawFrames, model: Any, reference_db: float, *, progress:
     return probs
 
 
-def apply_signal_logic(probs: np.ndarray, energy_db: np.ndarray, reference_db: float) -> np.ndarray:
+def reference_is_speech_level(probs: np.ndarray) -> bool:
+    """Whether the model hears speech in at least ``MIN_SPEECH_SHARE`` of the frames, so that the
+    90th-percentile reference level is a speech level."""
+    return bool(probs.shape[0]) and float(np.mean(probs.argmax(axis=1) == SPEECH)) >= MIN_SPEECH_SHARE
+
+
+def apply_signal_logic(probs: np.ndarray, energy_db: np.ndarray, reference_db: float, *,
+                       speech_level: bool | None = None) -> np.ndarray:
     """Model argmax, corrected where the level settles the question.
 
-    The loud-pause correction needs ``reference_db`` to be a speech level, so it applies only to
-    tracks where the model hears speech in at least ``MIN_SPEECH_SHARE`` of the frames.
+    The loud-pause correction needs ``reference_db`` to be a speech level, so it applies only when
+    ``speech_level`` (by default :func:`reference_is_speech_level` of ``probs``). :func:`analyse` passes
+    the first hearing's verdict, so that speech the second hearing adds cannot switch it back on.
     """
+    if speech_level is None:
+        speech_level = reference_is_speech_level(probs)
     labels = probs.argmax(axis=1).astype(np.int8)
-    speech_share = float(np.mean(labels == SPEECH)) if labels.size else 0.0
     silent = (energy_db < reference_db - SILENCE_BELOW_REF_DB) | (energy_db < SILENCE_FLOOR_DBFS)
     labels[silent & np.isin(labels, (SPEECH, BREATH, NOISE))] = PAUSE
-    if speech_share >= MIN_SPEECH_SHARE:
+    if speech_level:
         loud_pause = (labels == PAUSE) & (energy_db > reference_db - LOUD_PAUSE_BELOW_REF_DB)
         labels[loud_pause] = SPEECH
     return labels
