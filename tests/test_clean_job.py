@@ -164,9 +164,13 @@ def test_a_mic_nobody_spoke_into_does_not_block_multitrack_cuts(tmp_path: Path) 
     assert abs(removed[0] - removed[1]) < 0.1
 
 
-def test_a_few_words_on_a_mostly_silent_mic_are_never_cut(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("floor_db", "words_gain"), [(-60.0, 0.5), (-105.0, 0.05)],
+                         ids=["room-tone", "near-digital-silence"])
+def test_a_few_words_on_a_mostly_silent_mic_are_never_cut(tmp_path: Path, floor_db: float,
+                                                          words_gain: float) -> None:
     # One second of speech (5 % of the track: too little for the level rule) inside the host's longest
-    # pause: the multitrack edit must move its cut off the guest's words.
+    # pause: the multitrack edit must move its cut off the guest's words. Over near-digital silence the
+    # track's 90th percentile is far under the "no signal" level, yet the words are there.
     audio, sr = sf.read(str(EXAMPLE), dtype="float32")
     host, guest = tmp_path / "host.wav", tmp_path / "guest.wav"
     sf.write(str(host), audio, sr)
@@ -174,10 +178,10 @@ def test_a_few_words_on_a_mostly_silent_mic_are_never_cut(tmp_path: Path) -> Non
     assert code == 0
     longest = max(load_edits(solo / "host.edits.json").cuts, key=lambda c: c.end_s - c.start_s)
     words_start = (longest.start_s + longest.end_s) / 2 - 0.5
-    track = _room_tone(audio.shape[0], sr)
+    track = _room_tone(audio.shape[0], sr) * 10 ** ((floor_db + 60.0) / 20)
     at = round(words_start * sr)
-    track[at:at + sr] += 0.5 * audio[2 * sr:3 * sr]
-    sf.write(str(guest), track, sr)
+    track[at:at + sr] += words_gain * audio[2 * sr:3 * sr]
+    sf.write(str(guest), track, sr, subtype="FLOAT")
     code, multi = _clean(tmp_path / "multi", host, guest, extra=("--multitrack",))
     assert code == 0
     cuts = load_edits(multi / "host.edits.json").cuts

@@ -46,9 +46,9 @@ LOUD_PAUSE_BELOW_REF_DB = 12.0
 #: level of room tone, breaths or bleed, and the loud-pause rule would turn a speech-free track
 #: (a mic nobody spoke into) into "speech" and block every multitrack cut.
 MIN_SPEECH_SHARE = 0.1
-#: On such a track the speech (if any) is among the loudest frames: the second hearing's reference.
-SPARSE_REFERENCE_PERCENTILE = 99.0
-#: A file whose speech level is below this holds no usable speech.
+#: On such a track the sounds (speech, if any, among them) are the frames this far over the median.
+ACTIVE_ABOVE_MEDIAN_DB = 20.0
+#: A file whose loudest sounds are below this holds no usable speech.
 NO_SIGNAL_DBFS = -70.0
 
 
@@ -238,7 +238,9 @@ def analyse(raw: RawFrames, model: Any, *, duration_s: float, sample_rate: int,
             progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> TrackAnalysis:
     """Model probabilities plus signal logic for one track's frame measurements."""
     reference_db = reference_level_db(raw.energy_db)
-    if raw.frames == 0 or reference_db < NO_SIGNAL_DBFS:
+    # "No usable signal" is judged on the loudest sounds: a few words over digital near-silence leave
+    # the 90th percentile far below NO_SIGNAL_DBFS, and they must still be heard (and protected).
+    if raw.frames == 0 or max(reference_db, sparse_reference_db(raw.energy_db)) < NO_SIGNAL_DBFS:
         probs = np.zeros((raw.frames, NUM_CLASSES), dtype=np.float32)
         probs[:, PAUSE] = 1.0
         return TrackAnalysis(probs=probs, labels=np.full(raw.frames, PAUSE, dtype=np.int8),
@@ -251,13 +253,19 @@ def analyse(raw: RawFrames, model: Any, *, duration_s: float, sample_rate: int,
         # then reach the model 30-40 dB "above speech level" and come out as bumps or noise. Listen
         # again at the level of the loudest sounds, and let a frame take that hearing where it is
         # more sure of speech (only speech can gain: protection never drops).
-        loudest = _probabilities(raw, model, float(np.percentile(raw.energy_db, SPARSE_REFERENCE_PERCENTILE)),
-                                 cancel=cancel)
+        loudest = _probabilities(raw, model, sparse_reference_db(raw.energy_db), cancel=cancel)
         heard = loudest[:, SPEECH] > probs[:, SPEECH]
         probs[heard] = loudest[heard]
     labels = apply_signal_logic(probs, raw.energy_db, reference_db, speech_level=speech_level)
     return TrackAnalysis(probs=probs, labels=labels, energy_db=raw.energy_db, reference_db=reference_db,
                          duration_s=duration_s, sample_rate=sample_rate)
+
+
+def sparse_reference_db(energy_db: np.ndarray) -> float:
+    """The level of a sparse track's sounds: the 90th percentile (as for any track) of the frames
+    standing ``ACTIVE_ABOVE_MEDIAN_DB`` over its median, the room tone that fills most of it."""
+    active = energy_db[energy_db > np.median(energy_db) + ACTIVE_ABOVE_MEDIAN_DB]
+    return float(np.percentile(active if active.size else energy_db, 90.0))
 
 
 def _probabilities(raw: RawFrames, model: Any, reference_db: float, *, progress: ProgressFn | None = None,

@@ -2,11 +2,13 @@
 TRAINING material with new seeds (the held-out draws are never read), scored like the benchmark.
 
 In a multitrack session every mic is analysed alone, and a guest who says a few sentences in an hour
-gives a track where speech fills well under a tenth of the frames. Two sets of 30 s tracks:
+gives a track where speech fills well under a tenth of the frames. Three sets:
 
-- ``speech-free``: episodes with no speech (room tone, breaths, clicks, bumps, noise);
+- ``speech-free``: 30 s episodes with no speech (room tone, breaths, clicks, bumps, noise);
 - ``sparse``: a speech-free episode with one window of 0.8-3 s (starting at an utterance) spliced in
-  from an episode with speech, joined by 10 ms crossfades; the window's frames keep their labels.
+  from an episode with speech, joined by 10 ms crossfades; the window's frames keep their labels;
+- ``rare``: the same with ten speech-free episodes in a row (5 minutes), so under 1 % speech;
+- ``lone``: one such window in 5 minutes of room tone alone (nothing else ever sounds on that mic).
 
 For each: remove-class precision and recall, speech frames cut (the planner's cut, as in the
 benchmark) and speech frames protected (inside the planner's cautious speech mask), with the shipped
@@ -26,10 +28,10 @@ import torch
 from tune_events import score_set
 
 from models.atomic import atomic_path
-from models.clean import bench
+from models.clean import bench, sounds
 from models.clean.detect import analyse, measure_signal
 from models.clean.episodes import Episode, compose_episode
-from models.clean.labels import ANALYSIS_SR, HOP, SPEECH
+from models.clean.labels import ANALYSIS_SR, HOP, PAUSE, SPEECH
 from models.clean.pipeline import load_detector
 from models.clean.planner import speech_mask
 from models.clean.sources import load_material
@@ -38,6 +40,8 @@ REPO = Path(__file__).resolve().parents[2]
 SEED = 9090
 EPISODE_S = 30.0
 CROSSFADE = int(0.01 * ANALYSIS_SR)
+RARE_TRACKS = 10
+RARE_EPISODES = 10
 
 
 def splice(background: Episode, donor: Episode, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -46,7 +50,7 @@ def splice(background: Episode, donor: Episode, rng: np.random.Generator) -> tup
     starts = np.flatnonzero(is_speech[1:] & ~is_speech[:-1]) + 1
     length = int(rng.uniform(0.8, 3.0) * ANALYSIS_SR / HOP)
     frames = background.labels.shape[0]
-    starts = starts[(starts >= 5) & (starts + length < frames)]
+    starts = starts[(starts >= 5) & (starts + length < donor.labels.shape[0])]
     source = int(rng.choice(starts)) - 5
     target = int(rng.integers(5, frames - length - 5))
     audio, labels = background.audio.copy(), background.labels.copy()
@@ -61,7 +65,7 @@ def splice(background: Episode, donor: Episode, rng: np.random.Generator) -> tup
 
 
 def tracks(count: int) -> dict[str, tuple[list[np.ndarray], list[np.ndarray]]]:
-    """Both sets' audio and frame labels, rendered the first time and cached (so that other
+    """Every set's audio and frame labels, rendered the first time and cached (so that other
     versions of the code can be scored on the very same tracks)."""
     cache = REPO / "data-cache" / "clean" / f"sparse-check-{count}-{SEED}.npz"
     names = ("speech-free", "sparse")
@@ -81,8 +85,57 @@ def tracks(count: int) -> dict[str, tuple[list[np.ndarray], list[np.ndarray]]]:
         with atomic_path(cache) as tmp, open(tmp, "wb") as handle:
             np.savez(handle, **{key: np.stack(value) for key, value in rendered.items()})
     stored = np.load(cache)
-    return {name: (list(stored[f"{prefix}_audio"]), list(stored[f"{prefix}_labels"]))
+    sets = {name: (list(stored[f"{prefix}_audio"]), list(stored[f"{prefix}_labels"]))
             for name, prefix in zip(names, ("free", "sparse"), strict=True)}
+    sets["rare"] = rare_tracks()
+    sets["lone"] = lone_tracks()
+    return sets
+
+
+def rare_tracks() -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """``RARE_TRACKS`` tracks of ``RARE_EPISODES`` speech-free episodes in a row (5 minutes) with one
+    spliced window of speech: under 1 % of the track, a guest who says a sentence or two in an hour."""
+    cache = REPO / "data-cache" / "clean" / f"sparse-check-rare-{RARE_TRACKS}-{SEED + 1}.npz"
+    if not cache.exists():
+        material = load_material(REPO / "data-cache" / "clean" / "material", "train")
+        rng = np.random.default_rng(SEED + 1)
+        audio, labels = [], []
+        for _ in range(RARE_TRACKS):
+            parts = [compose_episode(material, rng, duration_s=EPISODE_S, speech=False) for _ in range(RARE_EPISODES)]
+            background = Episode(audio=np.concatenate([e.audio for e in parts]),
+                                 labels=np.concatenate([e.labels for e in parts]))
+            donor = compose_episode(material, rng, duration_s=EPISODE_S, speech=True)
+            track_audio, track_labels = splice(background, donor, rng)
+            audio.append(track_audio)
+            labels.append(track_labels)
+        with atomic_path(cache) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, audio=np.stack(audio), labels=np.stack(labels))
+    stored = np.load(cache)
+    return list(stored["audio"]), list(stored["labels"])
+
+
+def lone_tracks() -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """``RARE_TRACKS`` tracks of 5 minutes of room tone alone (no breath, click or bump; 25-65 dB under
+    the speech) with one spliced window of speech: a quiet mic that hears nothing else."""
+    cache = REPO / "data-cache" / "clean" / f"sparse-check-lone-{RARE_TRACKS}-{SEED + 2}.npz"
+    if not cache.exists():
+        material = load_material(REPO / "data-cache" / "clean" / "material", "train")
+        rng = np.random.default_rng(SEED + 2)
+        audio, labels = [], []
+        samples = int(RARE_EPISODES * EPISODE_S * ANALYSIS_SR)
+        for _ in range(RARE_TRACKS):
+            donor = compose_episode(material, rng, duration_s=EPISODE_S, speech=True)
+            voiced = np.repeat(donor.labels == SPEECH, HOP)[:donor.audio.shape[0]]
+            speech_rms = float(np.sqrt(np.mean(donor.audio[voiced] ** 2)))
+            tone = sounds.room_tone(rng, samples) * speech_rms * 10 ** (-rng.uniform(25, 65) / 20)
+            background = Episode(audio=tone.astype(np.float32), labels=np.full(samples // HOP, PAUSE, dtype=np.int8))
+            track_audio, track_labels = splice(background, donor, rng)
+            audio.append(track_audio)
+            labels.append(track_labels)
+        with atomic_path(cache) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, audio=np.stack(audio), labels=np.stack(labels))
+    stored = np.load(cache)
+    return list(stored["audio"]), list(stored["labels"])
 
 
 def main() -> None:
