@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ from models.clean.episodes import Episode, compose_episode
 from models.clean.labels import ANALYSIS_SR, HOP, PAUSE, SPEECH
 from models.clean.pipeline import load_detector
 from models.clean.planner import speech_mask
-from models.clean.sources import load_material
+from models.clean.sources import Material, load_material
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = 9090
@@ -92,50 +93,47 @@ def tracks(count: int) -> dict[str, tuple[list[np.ndarray], list[np.ndarray]]]:
     return sets
 
 
-def rare_tracks() -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """``RARE_TRACKS`` tracks of ``RARE_EPISODES`` speech-free episodes in a row (5 minutes) with one
-    spliced window of speech: under 1 % of the track, a guest who says a sentence or two in an hour."""
-    cache = REPO / "data-cache" / "clean" / f"sparse-check-rare-{RARE_TRACKS}-{SEED + 1}.npz"
+def _long_tracks(name: str, seed: int,
+                 make: Callable[[Material, np.random.Generator], tuple[np.ndarray, np.ndarray]]
+                 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """``RARE_TRACKS`` tracks from ``make``, rendered from the training material the first time and cached."""
+    cache = REPO / "data-cache" / "clean" / f"sparse-check-{name}-{RARE_TRACKS}-{seed}.npz"
     if not cache.exists():
         material = load_material(REPO / "data-cache" / "clean" / "material", "train")
-        rng = np.random.default_rng(SEED + 1)
-        audio, labels = [], []
-        for _ in range(RARE_TRACKS):
-            parts = [compose_episode(material, rng, duration_s=EPISODE_S, speech=False) for _ in range(RARE_EPISODES)]
-            background = Episode(audio=np.concatenate([e.audio for e in parts]),
-                                 labels=np.concatenate([e.labels for e in parts]))
-            donor = compose_episode(material, rng, duration_s=EPISODE_S, speech=True)
-            track_audio, track_labels = splice(background, donor, rng)
-            audio.append(track_audio)
-            labels.append(track_labels)
+        rng = np.random.default_rng(seed)
+        audio, labels = zip(*(make(material, rng) for _ in range(RARE_TRACKS)), strict=True)
         with atomic_path(cache) as tmp, open(tmp, "wb") as handle:
             np.savez(handle, audio=np.stack(audio), labels=np.stack(labels))
     stored = np.load(cache)
     return list(stored["audio"]), list(stored["labels"])
+
+
+def rare_tracks() -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Ten speech-free episodes in a row (5 minutes) with one spliced window of speech: under 1 % of the
+    track, a guest who says a sentence or two in an hour."""
+    def make(material: Material, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        parts = [compose_episode(material, rng, duration_s=EPISODE_S, speech=False) for _ in range(RARE_EPISODES)]
+        background = Episode(audio=np.concatenate([e.audio for e in parts]),
+                             labels=np.concatenate([e.labels for e in parts]))
+        return splice(background, compose_episode(material, rng, duration_s=EPISODE_S, speech=True), rng)
+
+    return _long_tracks("rare", SEED + 1, make)
 
 
 def lone_tracks() -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """``RARE_TRACKS`` tracks of 5 minutes of room tone alone (no breath, click or bump; 25-65 dB under
-    the speech) with one spliced window of speech: a quiet mic that hears nothing else."""
-    cache = REPO / "data-cache" / "clean" / f"sparse-check-lone-{RARE_TRACKS}-{SEED + 2}.npz"
-    if not cache.exists():
-        material = load_material(REPO / "data-cache" / "clean" / "material", "train")
-        rng = np.random.default_rng(SEED + 2)
-        audio, labels = [], []
-        samples = int(RARE_EPISODES * EPISODE_S * ANALYSIS_SR)
-        for _ in range(RARE_TRACKS):
-            donor = compose_episode(material, rng, duration_s=EPISODE_S, speech=True)
-            voiced = np.repeat(donor.labels == SPEECH, HOP)[:donor.audio.shape[0]]
-            speech_rms = float(np.sqrt(np.mean(donor.audio[voiced] ** 2)))
-            tone = sounds.room_tone(rng, samples) * speech_rms * 10 ** (-rng.uniform(25, 65) / 20)
-            background = Episode(audio=tone.astype(np.float32), labels=np.full(samples // HOP, PAUSE, dtype=np.int8))
-            track_audio, track_labels = splice(background, donor, rng)
-            audio.append(track_audio)
-            labels.append(track_labels)
-        with atomic_path(cache) as tmp, open(tmp, "wb") as handle:
-            np.savez(handle, audio=np.stack(audio), labels=np.stack(labels))
-    stored = np.load(cache)
-    return list(stored["audio"]), list(stored["labels"])
+    """5 minutes of room tone alone (no breath, click or bump; 25-65 dB under the speech) with one
+    spliced window of speech: a quiet mic that hears nothing else."""
+    samples = int(RARE_EPISODES * EPISODE_S * ANALYSIS_SR)
+
+    def make(material: Material, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        donor = compose_episode(material, rng, duration_s=EPISODE_S, speech=True)
+        voiced = np.repeat(donor.labels == SPEECH, HOP)[:donor.audio.shape[0]]
+        speech_rms = float(np.sqrt(np.mean(donor.audio[voiced] ** 2)))
+        tone = sounds.room_tone(rng, samples) * speech_rms * 10 ** (-rng.uniform(25, 65) / 20)
+        background = Episode(audio=tone.astype(np.float32), labels=np.full(samples // HOP, PAUSE, dtype=np.int8))
+        return splice(background, donor, rng)
+
+    return _long_tracks("lone", SEED + 2, make)
 
 
 def main() -> None:
