@@ -251,7 +251,7 @@ def analyse(raw: RawFrames, model: Any, *, duration_s: float, sample_rate: int,
     if not speech_level:
         # Too little speech for the 90th percentile to be its level: words of a mostly silent mic
         # then reach the model 30-40 dB "above speech level" and come out as bumps or noise. Listen
-        # again at the level of the loudest sounds, and let a frame take that hearing where it is
+        # again at the level of the track's sounds, and let a frame take that hearing where it is
         # more sure of speech (only speech can gain: protection never drops).
         loudest = _probabilities(raw, model, sparse_reference_db(raw.energy_db), cancel=cancel)
         heard = loudest[:, SPEECH] > probs[:, SPEECH]
