@@ -238,9 +238,10 @@ def analyse(raw: RawFrames, model: Any, *, duration_s: float, sample_rate: int,
             progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> TrackAnalysis:
     """Model probabilities plus signal logic for one track's frame measurements."""
     reference_db = reference_level_db(raw.energy_db)
+    sounds_db = sparse_reference_db(raw.energy_db) if raw.frames else reference_db
     # "No usable signal" is judged on the loudest sounds: a few words over digital near-silence leave
     # the 90th percentile far below NO_SIGNAL_DBFS, and they must still be heard (and protected).
-    if raw.frames == 0 or max(reference_db, sparse_reference_db(raw.energy_db)) < NO_SIGNAL_DBFS:
+    if raw.frames == 0 or max(reference_db, sounds_db) < NO_SIGNAL_DBFS:
         probs = np.zeros((raw.frames, NUM_CLASSES), dtype=np.float32)
         probs[:, PAUSE] = 1.0
         return TrackAnalysis(probs=probs, labels=np.full(raw.frames, PAUSE, dtype=np.int8),
@@ -253,7 +254,7 @@ def analyse(raw: RawFrames, model: Any, *, duration_s: float, sample_rate: int,
         # then reach the model 30-40 dB "above speech level" and come out as bumps or noise. Listen
         # again at the level of the track's sounds, and let a frame take that hearing where it is
         # more sure of speech (only speech can gain: protection never drops).
-        loudest = _probabilities(raw, model, sparse_reference_db(raw.energy_db), cancel=cancel)
+        loudest = _probabilities(raw, model, sounds_db, cancel=cancel)
         heard = loudest[:, SPEECH] > probs[:, SPEECH]
         probs[heard] = loudest[heard]
     labels = apply_signal_logic(probs, raw.energy_db, reference_db, speech_level=speech_level)
